@@ -1,0 +1,107 @@
+//! The waPC round trip: Caplet against the public `wapc` crate, same guest, same run.
+//!
+//! Measures (1) one call of `echo` with a 1 KiB payload on a warm instance, and (2) a fresh
+//! instance (instantiate + `wapc_init`). The baseline is `wapc` 2.2 with `wasmtime-provider`
+//! 2.25 (wasmtime 48 too), running the guest built from guests/wapc-echo. After criterion's own
+//! report, the bench prints Caplet/baseline ratios for BENCHMARKS.md.
+//!
+//! Run: `scripts/build-guests.sh && cargo bench -p caplet-runtime --bench wapc_roundtrip`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use caplet_runtime::{Limits, NoHost, Runtime, RuntimeConfig};
+use criterion::Criterion;
+use wapc::WapcHost;
+use wasmtime_provider::WasmtimeEngineProviderBuilder;
+
+const GROUP: &str = "wapc_roundtrip";
+
+fn guest() -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/out/wapc_echo.wasm");
+    std::fs::read(&path).expect("guests/out/wapc_echo.wasm is missing: run scripts/build-guests.sh")
+}
+
+fn output_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir).join("criterion"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion"),
+    }
+}
+
+fn no_host_callback(
+    _id: u64,
+    _bd: &str,
+    _ns: &str,
+    _op: &str,
+    _payload: &[u8],
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    Err("no host calls in this benchmark".into())
+}
+
+fn main() {
+    let bytes = guest();
+    let payload = vec![0x5au8; 1024];
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let actor = runtime.load_actor("wapc_echo", &bytes, Limits::default()).unwrap();
+    let host: Arc<dyn caplet_runtime::HostCallHandler> = Arc::new(NoHost);
+
+    let builder = WasmtimeEngineProviderBuilder::new().module_bytes(&bytes);
+    let wapc_pre = builder.build_pre().unwrap();
+    let wapc_host =
+        WapcHost::new(Box::new(wapc_pre.rehydrate(None).unwrap()), Some(Box::new(no_host_callback)))
+            .unwrap();
+    assert_eq!(wapc_host.call("echo", &payload).unwrap(), payload);
+    assert_eq!(tokio.block_on(actor.call("echo", &payload, host.clone())).unwrap(), payload);
+
+    let mut criterion = Criterion::default().output_directory(&output_dir()).configure_from_args();
+    let mut group = criterion.benchmark_group(GROUP);
+    group.bench_function("warm_call_1KiB/caplet", |b| {
+        b.iter(|| tokio.block_on(actor.call("echo", black_box(&payload), host.clone())).unwrap())
+    });
+    group.bench_function("warm_call_1KiB/wapc", |b| {
+        b.iter(|| wapc_host.call("echo", black_box(&payload)).unwrap())
+    });
+    group.bench_function("fresh_instance/caplet", |b| {
+        b.iter(|| {
+            actor.drain_idle();
+            tokio.block_on(actor.warm(1)).unwrap();
+        })
+    });
+    group.bench_function("fresh_instance/wapc", |b| {
+        b.iter(|| {
+            let provider = wapc_pre.rehydrate(None).unwrap();
+            WapcHost::new(Box::new(provider), Some(Box::new(no_host_callback))).unwrap()
+        })
+    });
+    group.finish();
+    criterion.final_summary();
+    print_ratios();
+}
+
+/// Reads criterion's estimates back and prints Caplet beside the baseline as a ratio.
+fn print_ratios() {
+    let mean_ns = |id: &str| -> Option<f64> {
+        let path = output_dir().join(GROUP).join(id).join("new/estimates.json");
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        json["mean"]["point_estimate"].as_f64()
+    };
+    println!("\n{:<16} {:>14} {:>14} {:>8}", "benchmark", "caplet", "wapc 2.2", "ratio");
+    for case in ["warm_call_1KiB", "fresh_instance"] {
+        let (Some(ours), Some(theirs)) =
+            (mean_ns(&format!("{case}/caplet")), mean_ns(&format!("{case}/wapc")))
+        else {
+            println!("{case:<16} (no estimates: run without a filter)");
+            continue;
+        };
+        println!(
+            "{case:<16} {:>11.2} µs {:>11.2} µs {:>7.2}x",
+            ours / 1000.0,
+            theirs / 1000.0,
+            ours / theirs
+        );
+    }
+}

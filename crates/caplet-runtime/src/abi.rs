@@ -1,0 +1,243 @@
+//! The waPC host ABI: the nine imports of wire-compat.md §1.1, under `wapc` and `wasmbus`.
+//!
+//! Every pointer and length comes from an untrusted guest. Each access is bounds-checked
+//! against the guest's memory; a bad pointer, a bad length or invalid UTF-8 traps that instance
+//! with a message naming the import, and never panics the host. The host never allocates in
+//! guest memory: the guest supplies buffers it sized from the `*_len` imports.
+
+use std::sync::Arc;
+
+use wasmtime::{Caller, Extern, Linker, Memory};
+
+use crate::host::{DEFAULT_BINDING, HostCall, HostCallError};
+use crate::state::GuestState;
+
+/// The import module names the runtime serves: waPC's own, and the wasmbus generation's.
+pub const IMPORT_MODULES: [&str; 2] = ["wapc", "wasmbus"];
+
+/// The nine waPC imports, by name.
+pub const IMPORT_NAMES: [&str; 9] = [
+    "__guest_request",
+    "__guest_response",
+    "__guest_error",
+    "__host_call",
+    "__host_response",
+    "__host_response_len",
+    "__host_error",
+    "__host_error_len",
+    "__console_log",
+];
+
+/// Defines the nine imports under both module names.
+pub(crate) fn define_imports(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    for module in IMPORT_MODULES {
+        linker.func_wrap(module, "__guest_request", guest_request)?;
+        linker.func_wrap(module, "__guest_response", guest_response)?;
+        linker.func_wrap(module, "__guest_error", guest_error)?;
+        linker.func_wrap_async(module, "__host_call", |caller, args| {
+            Box::new(host_call(caller, args))
+        })?;
+        linker.func_wrap(module, "__host_response", host_response)?;
+        linker.func_wrap(module, "__host_response_len", host_response_len)?;
+        linker.func_wrap(module, "__host_error", host_error)?;
+        linker.func_wrap(module, "__host_error_len", host_error_len)?;
+        linker.func_wrap(module, "__console_log", console_log)?;
+    }
+    Ok(())
+}
+
+fn guest_request(
+    mut caller: Caller<'_, GuestState>,
+    op_ptr: i32,
+    ptr: i32,
+) -> wasmtime::Result<()> {
+    if !caller.data().has_request {
+        return Ok(());
+    }
+    let memory = memory(&mut caller, "__guest_request")?;
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    write_at(data, op_ptr, state.operation.as_bytes(), "__guest_request (operation)")?;
+    write_at(data, ptr, &state.request, "__guest_request (payload)")
+}
+
+fn guest_response(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let limit = caller.data().limits.max_payload_bytes;
+    if to_usize(len) > limit {
+        return Err(abi_trap(format!(
+            "__guest_response: the guest returned {} bytes, over the limit of {limit} bytes",
+            to_usize(len)
+        )));
+    }
+    let bytes = read(&mut caller, ptr, len, "__guest_response")?;
+    caller.data_mut().guest_response = Some(bytes);
+    Ok(())
+}
+
+fn guest_error(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let limit = caller.data().limits.max_guest_text_bytes;
+    let text = read_str(&mut caller, ptr, len.min(to_i32(limit)), "__guest_error")?;
+    caller.data_mut().guest_error = Some(text);
+    Ok(())
+}
+
+type HostCallArgs = (i32, i32, i32, i32, i32, i32, i32, i32);
+
+async fn host_call(
+    mut caller: Caller<'_, GuestState>,
+    (bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, len): HostCallArgs,
+) -> wasmtime::Result<i32> {
+    let state = caller.data_mut();
+    state.host_response = None;
+    state.host_error = None;
+    let limit = state.limits.max_host_call_bytes;
+    let total = [bd_len, ns_len, op_len, len].iter().map(|l| to_usize(*l)).sum::<usize>();
+    if total > limit {
+        state.host_error = Some(format!(
+            "host call refused: {total} bytes of binding, namespace, operation and payload are \
+             over the limit of {limit} bytes"
+        ));
+        return Ok(0);
+    }
+    let binding = read_str(&mut caller, bd_ptr, bd_len, "__host_call (binding)")?;
+    let namespace = read_str(&mut caller, ns_ptr, ns_len, "__host_call (namespace)")?;
+    let operation = read_str(&mut caller, op_ptr, op_len, "__host_call (operation)")?;
+    let payload = read(&mut caller, ptr, len, "__host_call (payload)")?;
+    let state = caller.data();
+    let Some(handler) = state.host.clone() else {
+        caller.data_mut().host_error = Some("Missing host callback function!".to_string());
+        return Ok(0);
+    };
+    let binding = if binding.trim().is_empty() { DEFAULT_BINDING.to_string() } else { binding };
+    let call = HostCall { module: state.module.to_string(), binding, namespace, operation, payload };
+    let outcome = handler.host_call(call).await;
+    let state = caller.data_mut();
+    match outcome {
+        Ok(response) if response.len() > limit => {
+            state.host_error = Some(format!(
+                "host call failed: the response of {} bytes is over the limit of {limit} bytes",
+                response.len()
+            ));
+            Ok(0)
+        }
+        Ok(response) => {
+            state.host_response = Some(response);
+            Ok(1)
+        }
+        Err(HostCallError::Guest(message)) => {
+            state.host_error = Some(message);
+            Ok(0)
+        }
+        Err(HostCallError::Trap(reason)) => Err(abi_trap(format!("__host_call: {reason}"))),
+    }
+}
+
+fn host_response(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Result<()> {
+    let memory = memory(&mut caller, "__host_response")?;
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    match &state.host_response {
+        Some(bytes) => write_at(data, ptr, bytes, "__host_response"),
+        None => Ok(()),
+    }
+}
+
+fn host_response_len(caller: Caller<'_, GuestState>) -> i32 {
+    caller.data().host_response.as_ref().map_or(0, |r| to_i32(r.len()))
+}
+
+fn host_error(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Result<()> {
+    let memory = memory(&mut caller, "__host_error")?;
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    match &state.host_error {
+        Some(text) => write_at(data, ptr, text.as_bytes(), "__host_error"),
+        None => Ok(()),
+    }
+}
+
+fn host_error_len(caller: Caller<'_, GuestState>) -> i32 {
+    caller.data().host_error.as_ref().map_or(0, |e| to_i32(e.len()))
+}
+
+fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let limit = caller.data().limits.max_guest_text_bytes;
+    let truncated = to_usize(len) > limit;
+    let text = read_str(&mut caller, ptr, len.min(to_i32(limit)), "__console_log")?;
+    let module: Arc<str> = caller.data().module.clone();
+    let line = crate::text::sanitize(&text);
+    let marker = if truncated { " [truncated]" } else { "" };
+    tracing::info!(target: "caplet_runtime::guest", module = %module, "{line}{marker}");
+    Ok(())
+}
+
+/// waPC passes lengths and pointers as i32; the guest means them as unsigned wasm32 addresses.
+fn to_usize(value: i32) -> usize {
+    value as u32 as usize
+}
+
+fn to_i32(value: usize) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn abi_trap(message: String) -> wasmtime::Error {
+    wasmtime::Error::msg(message)
+}
+
+fn memory(caller: &mut Caller<'_, GuestState>, import: &str) -> wasmtime::Result<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => Err(abi_trap(format!("{import}: the guest has no `memory` export"))),
+    }
+}
+
+fn read(
+    caller: &mut Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+    import: &str,
+) -> wasmtime::Result<Vec<u8>> {
+    let memory = memory(caller, import)?;
+    let data = memory.data(&*caller);
+    let start = to_usize(ptr);
+    start
+        .checked_add(to_usize(len))
+        .and_then(|end| data.get(start..end))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| out_of_bounds(import, ptr, len, data.len()))
+}
+
+fn read_str(
+    caller: &mut Caller<'_, GuestState>,
+    ptr: i32,
+    len: i32,
+    import: &str,
+) -> wasmtime::Result<String> {
+    let bytes = read(caller, ptr, len, import)?;
+    String::from_utf8(bytes).map_err(|e| {
+        abi_trap(format!(
+            "{import}: the guest passed invalid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn write_at(data: &mut [u8], ptr: i32, bytes: &[u8], import: &str) -> wasmtime::Result<()> {
+    let start = to_usize(ptr);
+    let size = data.len();
+    let target = start
+        .checked_add(bytes.len())
+        .and_then(|end| data.get_mut(start..end))
+        .ok_or_else(|| out_of_bounds(import, ptr, to_i32(bytes.len()), size))?;
+    target.copy_from_slice(bytes);
+    Ok(())
+}
+
+fn out_of_bounds(import: &str, ptr: i32, len: i32, memory_size: usize) -> wasmtime::Error {
+    abi_trap(format!(
+        "{import}: the guest passed an out-of-bounds buffer (pointer {}, length {}, memory is \
+         {memory_size} bytes)",
+        to_usize(ptr),
+        to_usize(len)
+    ))
+}

@@ -1,0 +1,123 @@
+//! The one shared wasmtime `Engine` and everything built once with it.
+//!
+//! A process has one [`Runtime`]: one engine configured for hostile guests (pooling allocator,
+//! epoch interruption, bounded stacks), one epoch ticker thread that drives every deadline, one
+//! linker holding the waPC imports, and the on-disk compile cache. Cloning a `Runtime` is cheap
+//! and shares all of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{
+    Config, Engine, EngineWeak, InstanceAllocationStrategy, Linker, PoolingAllocationConfig,
+};
+
+use crate::cache::ModuleCache;
+use crate::error::LoadError;
+use crate::limits::{ASYNC_STACK_BYTES, EngineLimits};
+use crate::state::GuestState;
+
+/// How much of a used fiber stack is zeroed with `memset` before reuse; the rest is reset by the
+/// kernel. Zeroing stops one guest from reading another's stack (hostile-guests.md B6).
+const ASYNC_STACK_KEEP_RESIDENT_BYTES: usize = 64 << 10;
+
+/// Settings of a [`Runtime`].
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    /// Engine-wide limits.
+    pub limits: EngineLimits,
+    /// Folder of the compile cache; `None` disables it. [`RuntimeConfig::default`] uses
+    /// [`default_cache_dir`].
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl RuntimeConfig {
+    /// The default configuration with the compile cache in [`default_cache_dir`].
+    pub fn with_default_cache() -> Self {
+        Self { limits: EngineLimits::default(), cache_dir: default_cache_dir() }
+    }
+}
+
+/// Where compiled modules are cached: `$CAPLET_CACHE_DIR`, else `~/.cache/caplet/modules`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CAPLET_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::cache_dir().map(|d| d.join("caplet").join("modules"))
+}
+
+/// The shared engine, linker and cache. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: Engine,
+    pub linker: Linker<GuestState>,
+    pub cache: Option<ModuleCache>,
+    pub limits: EngineLimits,
+}
+
+impl Runtime {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(config: RuntimeConfig) -> Result<Self, LoadError> {
+        let limits = config.limits;
+        let engine = Engine::new(&engine_config(&limits))
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        crate::abi::define_imports(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("defining the waPC imports: {e:#}")))?;
+        let cache = config.cache_dir.map(|dir| ModuleCache::new(dir, &engine));
+        start_epoch_ticker(engine.weak(), limits.epoch_tick)
+            .map_err(|e| LoadError::Engine(format!("starting the epoch ticker thread: {e}")))?;
+        Ok(Self { inner: Arc::new(RuntimeInner { engine, linker, cache, limits }) })
+    }
+
+    /// The engine-wide limits this runtime was built with.
+    pub fn limits(&self) -> EngineLimits {
+        self.inner.limits
+    }
+
+    /// The wasmtime engine, for callers that need plain (non-waPC) modules.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+fn engine_config(limits: &EngineLimits) -> Config {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(limits.max_instances)
+        .total_memories(limits.max_instances)
+        .total_tables(limits.max_instances)
+        .total_stacks(limits.max_instances)
+        .max_memory_size(usize::try_from(limits.max_memory_bytes).unwrap_or(usize::MAX))
+        .table_elements(limits.max_table_elements)
+        .async_stack_keep_resident(ASYNC_STACK_KEEP_RESIDENT_BYTES);
+    let mut config = Config::new();
+    config
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.max_wasm_stack_bytes)
+        .async_stack_size(ASYNC_STACK_BYTES + limits.max_wasm_stack_bytes)
+        .async_stack_zeroing(true)
+        .wasm_threads(false)
+        .wasm_component_model(false);
+    config
+}
+
+/// One thread per engine advances the epoch every `tick`. It holds only a weak reference, so it
+/// ends by itself once the engine is dropped.
+fn start_epoch_ticker(engine: EngineWeak, tick: Duration) -> std::io::Result<()> {
+    std::thread::Builder::new().name("caplet-epoch".into()).spawn(move || {
+        loop {
+            std::thread::sleep(tick);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        }
+    })?;
+    Ok(())
+}

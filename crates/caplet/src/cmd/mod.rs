@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod call;
+pub mod claims;
+pub mod invoke;
+pub mod keys;
+pub mod run_opts;

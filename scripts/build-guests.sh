@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Builds every guest of the guests/ workspace for wasm32-unknown-unknown (release profile) and
+# copies each module to guests/out/<crate name with - replaced by _>.wasm (git-ignored), where
+# the host's tests load them with include_bytes!.
+#
+# Toolchain routes, tried in this order (docs/guests.md, shared/reference/wasm-toolchain.md):
+#   rustup  - `rustup target list --installed` lists wasm32-unknown-unknown: plain cargo build.
+#   debian  - Debian's rustc-web/cargo-web/rust-web-src/lld-16 (offline): std is rebuilt from
+#             source with -Zbuild-std and linked by wasm-ld-16. The packages are installed with
+#             apt-get when missing and apt-get is usable (root, or sudo without a password).
+#   neither - stop, naming the command that installs one.
+#
+# Environment:
+#   CAPLET_GUESTS_TARGET_DIR  cargo target dir for guests (default: guests/target). Any
+#                             CARGO_TARGET_DIR is ignored: the host's build must not share it.
+#   CI                        when set, builds with --locked (guests/Cargo.lock must be current).
+#   CAPLET_PROBE_VERSION      baked into the probe guest's `version` operation (default v1).
+set -euo pipefail
+
+readonly TARGET=wasm32-unknown-unknown
+readonly DEBIAN_PACKAGES=(rustc-web cargo-web rust-web-src lld-16)
+readonly DEBIAN_LINKER=wasm-ld-16
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+guests="$root/guests"
+out="$guests/out"
+target_dir="${CAPLET_GUESTS_TARGET_DIR:-$guests/target}"
+case "$target_dir" in
+/*) ;;
+*) target_dir="$PWD/$target_dir" ;;
+esac
+
+# The host build may export these; guests use another toolchain and std, so never mix them.
+unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR CARGO_BUILD_TARGET RUSTC RUSTC_BOOTSTRAP
+
+say() { printf 'build-guests: %s\n' "$*"; }
+die() {
+	printf 'build-guests: error: %s\n' "$*" >&2
+	exit 1
+}
+now_ms() { date +%s%3N; }
+
+started="$(now_ms)"
+cd "$guests"
+
+locked=()
+if [[ -n "${CI:-}" && "${CI}" != "false" ]]; then
+	locked=(--locked)
+fi
+
+# --- route (a): rustup with the wasm target installed -------------------------------------
+rustup_toolchain() {
+	command -v rustup >/dev/null 2>&1 || return 1
+	local active installed
+	active="$(rustup show active-toolchain 2>/dev/null)" || return 1
+	active="${active%% *}"
+	[[ -n "$active" ]] || return 1
+	installed="$(rustup target list --installed --toolchain "$active" 2>/dev/null)" || return 1
+	grep -qx "$TARGET" <<<"$installed" || return 1
+	printf '%s\n' "$active"
+}
+
+# --- route (b): Debian's toolchain ----------------------------------------------------------
+# The oldest rustc the guests accept: the workspace's rust-version.
+min_rustc="$(awk -F'"' '/^rust-version = /{print $2; exit}' "$guests/Cargo.toml")"
+
+debian_route_ready() {
+	[[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] || return 1
+	command -v "$DEBIAN_LINKER" >/dev/null 2>&1 || return 1
+	local sysroot version
+	sysroot="$(/usr/bin/rustc --print sysroot 2>/dev/null)" || return 1
+	[[ -f "$sysroot/lib/rustlib/src/rust/library/std/Cargo.toml" ]] || return 1
+	# Debian's plain `rustc` package is too old for these crates; rustc-web is recent.
+	version="$(/usr/bin/rustc --version 2>/dev/null)" || return 1
+	version="$(awk '{print $2}' <<<"$version")"
+	printf '%s\n%s\n' "${min_rustc:-0}" "${version%%-*}" | sort -V -C
+}
+
+# Prints the command prefix that runs apt-get as root ("" when already root), or fails.
+apt_prefix() {
+	command -v apt-get >/dev/null 2>&1 || return 1
+	if [[ "$(id -u)" -eq 0 ]]; then
+		printf '\n'
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		printf 'sudo -n\n'
+	else
+		return 1
+	fi
+}
+
+install_debian_toolchain() {
+	local prefix
+	prefix="$(apt_prefix)" || return 1
+	say "installing ${DEBIAN_PACKAGES[*]} with apt-get"
+	# shellcheck disable=SC2086 # $prefix is empty or "sudo -n", split on purpose
+	$prefix env DEBIAN_FRONTEND=noninteractive apt-get update </dev/null ||
+		die "apt-get update failed"
+	# shellcheck disable=SC2086
+	$prefix env DEBIAN_FRONTEND=noninteractive apt-get install -y "${DEBIAN_PACKAGES[@]}" </dev/null ||
+		die "apt-get install ${DEBIAN_PACKAGES[*]} failed; alternatively run: rustup target add $TARGET"
+}
+
+# --- choose and build -----------------------------------------------------------------------
+if toolchain="$(rustup_toolchain)"; then
+	say "route: rustup ($toolchain, target $TARGET installed)"
+	rustup run "$toolchain" cargo build --release --target "$TARGET" --workspace \
+		--target-dir "$target_dir" "${locked[@]}"
+else
+	if ! debian_route_ready; then
+		if apt_prefix >/dev/null; then
+			install_debian_toolchain
+			debian_route_ready || die "Debian's toolchain is still unusable after installing ${DEBIAN_PACKAGES[*]} (need rustc >= ${min_rustc}, $DEBIAN_LINKER and the std sources)"
+		else
+			die "no toolchain for $TARGET. Run one of:
+    rustup target add $TARGET
+    sudo apt-get update && sudo apt-get install -y ${DEBIAN_PACKAGES[*]}    (offline route, Debian)"
+		fi
+	fi
+	say "route: debian ($(/usr/bin/rustc --version), -Zbuild-std, linker $DEBIAN_LINKER)"
+	RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --target "$TARGET" \
+		--workspace --target-dir "$target_dir" "${locked[@]}" \
+		-Zbuild-std=std,panic_abort \
+		--config "target.$TARGET.linker=\"$DEBIAN_LINKER\""
+fi
+
+# --- copy the modules -----------------------------------------------------------------------
+# Copy only what changed, so unchanged modules keep their mtime and the host does not rebuild.
+mkdir -p "$out"
+built="$target_dir/$TARGET/release"
+produced=()
+for manifest in "$guests"/*/Cargo.toml; do
+	grep -q 'cdylib' "$manifest" || continue
+	crate="$(awk -F'"' '/^name = /{print $2; exit}' "$manifest")"
+	[[ -n "$crate" ]] || die "no package name in $manifest"
+	module="${crate//-/_}.wasm"
+	[[ -f "$built/$module" ]] ||
+		die "$crate did not produce $built/$module (is it listed in guests/Cargo.toml members?)"
+	if cmp -s "$built/$module" "$out/$module"; then
+		state=unchanged
+	else
+		cp "$built/$module" "$out/$module.tmp"
+		mv "$out/$module.tmp" "$out/$module"
+		state=updated
+	fi
+	produced+=("$module")
+	printf '  %-20s %9d bytes  %s\n' "$module" "$(wc -c <"$out/$module")" "$state"
+done
+[[ ${#produced[@]} -gt 0 ]] || die "no cdylib guests found under $guests"
+
+# Drop modules of guests that no longer exist.
+for stale in "$out"/*.wasm; do
+	[[ -e "$stale" ]] || continue
+	name="${stale##*/}"
+	if [[ " ${produced[*]} " != *" $name "* ]]; then
+		rm -f "$stale"
+		say "removed stale $name"
+	fi
+done
+
+say "done: ${#produced[@]} modules in ${out#"$root"/}/ ($(($(now_ms) - started)) ms)"
