@@ -34,14 +34,15 @@ impl ModuleCache {
     /// Loads the cached compilation of the module whose bytes hash to `module_hash`, if any.
     pub fn load(&self, engine: &Engine, module_hash: &str) -> Option<Module> {
         let path = self.entry_path(module_hash);
-        if !path.is_file() {
-            return None;
-        }
+        // Read into memory rather than mmap the file: a mapping of a file that someone later
+        // truncates in place turns into SIGBUS on the next access.
+        let bytes = std::fs::read(&path).ok()?;
         // SAFETY: `path` is inside the cache folder, which this process creates with owner-only
         // permissions, and the file was written by `store` below from `Module::serialize` of a
-        // module this engine compiled from raw Wasm. Bytes from outside never reach this call.
+        // module this engine compiled from raw Wasm. Bytes from outside never reach this call;
+        // a corrupt entry is caught by wasmtime's header and checksum checks and recompiled.
         #[allow(unsafe_code)]
-        let loaded = unsafe { Module::deserialize_file(engine, &path) };
+        let loaded = unsafe { Module::deserialize(engine, &bytes) };
         match loaded {
             Ok(module) => Some(module),
             Err(error) => {
