@@ -6,7 +6,12 @@
 //! report, the bench prints Caplet/baseline ratios for BENCHMARKS.md.
 //!
 //! Run: `scripts/build-guests.sh && cargo bench -p caplet-runtime --bench wapc_roundtrip`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -44,23 +49,41 @@ fn no_host_callback(
 fn main() {
     let bytes = guest();
     let payload = vec![0x5au8; 1024];
-    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-    let actor = runtime.load_actor("wapc_echo", &bytes, Limits::default()).unwrap();
+    let actor = runtime
+        .load_actor("wapc_echo", &bytes, Limits::default())
+        .unwrap();
     let host: Arc<dyn caplet_runtime::HostCallHandler> = Arc::new(NoHost);
 
     let builder = WasmtimeEngineProviderBuilder::new().module_bytes(&bytes);
     let wapc_pre = builder.build_pre().unwrap();
-    let wapc_host =
-        WapcHost::new(Box::new(wapc_pre.rehydrate(None).unwrap()), Some(Box::new(no_host_callback)))
-            .unwrap();
+    let wapc_host = WapcHost::new(
+        Box::new(wapc_pre.rehydrate(None).unwrap()),
+        Some(Box::new(no_host_callback)),
+    )
+    .unwrap();
     assert_eq!(wapc_host.call("echo", &payload).unwrap(), payload);
-    assert_eq!(tokio.block_on(actor.call("echo", &payload, host.clone())).unwrap(), payload);
+    assert_eq!(
+        tokio
+            .block_on(actor.call("echo", &payload, host.clone()))
+            .unwrap(),
+        payload
+    );
 
-    let mut criterion = Criterion::default().output_directory(&output_dir()).configure_from_args();
+    let mut criterion = Criterion::default()
+        .output_directory(&output_dir())
+        .configure_from_args();
     let mut group = criterion.benchmark_group(GROUP);
     group.bench_function("warm_call_1KiB/caplet", |b| {
-        b.iter(|| tokio.block_on(actor.call("echo", black_box(&payload), host.clone())).unwrap())
+        b.iter(|| {
+            tokio
+                .block_on(actor.call("echo", black_box(&payload), host.clone()))
+                .unwrap()
+        })
     });
     group.bench_function("warm_call_1KiB/wapc", |b| {
         b.iter(|| wapc_host.call("echo", black_box(&payload)).unwrap())
@@ -89,11 +112,15 @@ fn print_ratios() {
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         json["mean"]["point_estimate"].as_f64()
     };
-    println!("\n{:<16} {:>14} {:>14} {:>8}", "benchmark", "caplet", "wapc 2.2", "ratio");
+    println!(
+        "\n{:<16} {:>14} {:>14} {:>8}",
+        "benchmark", "caplet", "wapc 2.2", "ratio"
+    );
     for case in ["warm_call_1KiB", "fresh_instance"] {
-        let (Some(ours), Some(theirs)) =
-            (mean_ns(&format!("{case}/caplet")), mean_ns(&format!("{case}/wapc")))
-        else {
+        let (Some(ours), Some(theirs)) = (
+            mean_ns(&format!("{case}/caplet")),
+            mean_ns(&format!("{case}/wapc")),
+        ) else {
             println!("{case:<16} (no estimates: run without a filter)");
             continue;
         };

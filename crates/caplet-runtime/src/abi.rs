@@ -56,7 +56,12 @@ fn guest_request(
     }
     let memory = memory(&mut caller, "__guest_request")?;
     let (data, state) = memory.data_and_store_mut(&mut caller);
-    write_at(data, op_ptr, state.operation.as_bytes(), "__guest_request (operation)")?;
+    write_at(
+        data,
+        op_ptr,
+        state.operation.as_bytes(),
+        "__guest_request (operation)",
+    )?;
     write_at(data, ptr, &state.request, "__guest_request (payload)")
 }
 
@@ -90,7 +95,10 @@ async fn host_call(
     state.host_response = None;
     state.host_error = None;
     let limit = state.limits.max_host_call_bytes;
-    let total = [bd_len, ns_len, op_len, len].iter().map(|l| to_usize(*l)).sum::<usize>();
+    let total = [bd_len, ns_len, op_len, len]
+        .iter()
+        .map(|l| to_usize(*l))
+        .sum::<usize>();
     if total > limit {
         state.host_error = Some(format!(
             "host call refused: {total} bytes of binding, namespace, operation and payload are \
@@ -107,8 +115,18 @@ async fn host_call(
         caller.data_mut().host_error = Some("Missing host callback function!".to_string());
         return Ok(0);
     };
-    let binding = if binding.trim().is_empty() { DEFAULT_BINDING.to_string() } else { binding };
-    let call = HostCall { module: state.module.to_string(), binding, namespace, operation, payload };
+    let binding = if binding.trim().is_empty() {
+        DEFAULT_BINDING.to_string()
+    } else {
+        binding
+    };
+    let call = HostCall {
+        module: state.module.to_string(),
+        binding,
+        namespace,
+        operation,
+        payload,
+    };
     let outcome = handler.host_call(call).await;
     let state = caller.data_mut();
     match outcome {
@@ -141,7 +159,11 @@ fn host_response(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Resu
 }
 
 fn host_response_len(caller: Caller<'_, GuestState>) -> i32 {
-    caller.data().host_response.as_ref().map_or(0, |r| to_i32(r.len()))
+    caller
+        .data()
+        .host_response
+        .as_ref()
+        .map_or(0, |r| to_i32(r.len()))
 }
 
 fn host_error(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Result<()> {
@@ -154,7 +176,11 @@ fn host_error(mut caller: Caller<'_, GuestState>, ptr: i32) -> wasmtime::Result<
 }
 
 fn host_error_len(caller: Caller<'_, GuestState>) -> i32 {
-    caller.data().host_error.as_ref().map_or(0, |e| to_i32(e.len()))
+    caller
+        .data()
+        .host_error
+        .as_ref()
+        .map_or(0, |e| to_i32(e.len()))
 }
 
 fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
@@ -187,7 +213,9 @@ fn memory(caller: &mut Caller<'_, GuestState>, import: &str) -> wasmtime::Result
     }
     match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory),
-        _ => Err(abi_trap(format!("{import}: the guest has no `memory` export"))),
+        _ => Err(abi_trap(format!(
+            "{import}: the guest has no `memory` export"
+        ))),
     }
 }
 

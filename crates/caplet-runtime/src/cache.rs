@@ -24,11 +24,15 @@ impl ModuleCache {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
-        Self { dir, engine_key: format!("{:016x}", hasher.finish()) }
+        Self {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
     }
 
     fn entry_path(&self, module_hash: &str) -> PathBuf {
-        self.dir.join(format!("{module_hash}-{}.cwasm", self.engine_key))
+        self.dir
+            .join(format!("{module_hash}-{}.cwasm", self.engine_key))
     }
 
     /// Loads the cached compilation of the module whose bytes hash to `module_hash`, if any.
@@ -85,6 +89,9 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let path = dir.join(format!(".tmp-{}-{nanos}", std::process::id()));
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     Ok((path, file))
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use wasmtime::{
     Config, Engine, EngineWeak, InstanceAllocationStrategy, Linker, PoolingAllocationConfig,
+    WasmFeatures,
 };
 
 use crate::cache::ModuleCache;
@@ -35,7 +36,10 @@ pub struct RuntimeConfig {
 impl RuntimeConfig {
     /// The default configuration with the compile cache in [`default_cache_dir`].
     pub fn with_default_cache() -> Self {
-        Self { limits: EngineLimits::default(), cache_dir: default_cache_dir() }
+        Self {
+            limits: EngineLimits::default(),
+            cache_dir: default_cache_dir(),
+        }
     }
 }
 
@@ -72,7 +76,14 @@ impl Runtime {
         let cache = config.cache_dir.map(|dir| ModuleCache::new(dir, &engine));
         start_epoch_ticker(engine.weak(), limits.epoch_tick)
             .map_err(|e| LoadError::Engine(format!("starting the epoch ticker thread: {e}")))?;
-        Ok(Self { inner: Arc::new(RuntimeInner { engine, linker, cache, limits }) })
+        Ok(Self {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cache,
+                limits,
+            }),
+        })
     }
 
     /// The engine-wide limits this runtime was built with.
@@ -102,22 +113,25 @@ fn engine_config(limits: &EngineLimits) -> Config {
         .max_wasm_stack(limits.max_wasm_stack_bytes)
         .async_stack_size(ASYNC_STACK_BYTES + limits.max_wasm_stack_bytes)
         .async_stack_zeroing(true)
-        .wasm_threads(false)
-        .wasm_component_model(false);
+        // Threads (shared memory) and components are not part of the waPC contract; switch them
+        // off whatever wasmtime features other crates in the build happen to enable.
+        .wasm_features(WasmFeatures::THREADS | WasmFeatures::COMPONENT_MODEL, false);
     config
 }
 
 /// One thread per engine advances the epoch every `tick`. It holds only a weak reference, so it
 /// ends by itself once the engine is dropped.
 fn start_epoch_ticker(engine: EngineWeak, tick: Duration) -> std::io::Result<()> {
-    std::thread::Builder::new().name("caplet-epoch".into()).spawn(move || {
-        loop {
-            std::thread::sleep(tick);
-            match engine.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => return,
+    std::thread::Builder::new()
+        .name("caplet-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
             }
-        }
-    })?;
+        })?;
     Ok(())
 }

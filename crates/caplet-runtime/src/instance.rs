@@ -48,7 +48,9 @@ impl WarmInstance {
             store.data_mut().memory = memory;
             for name in ["_start", "wapc_init"] {
                 if let Some(func) = instance.get_func(&mut store, name) {
-                    func.typed::<(), ()>(&store)?.call_async(&mut store, ()).await?;
+                    func.typed::<(), ()>(&store)?
+                        .call_async(&mut store, ())
+                        .await?;
                 }
             }
             instance.get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
@@ -107,10 +109,14 @@ impl WarmInstance {
         let error = state.guest_error.take();
         match (code, response, error) {
             (0, _, Some(message)) => Err(CallError::Guest { message }),
-            (0, _, None) => Err(CallError::Guest { message: NO_ERROR_SET.to_string() }),
+            (0, _, None) => Err(CallError::Guest {
+                message: NO_ERROR_SET.to_string(),
+            }),
             (_, Some(response), _) => Ok(response),
             (_, None, Some(message)) => Err(CallError::Guest { message }),
-            (_, None, None) => Err(CallError::Guest { message: NO_RESPONSE_SET.to_string() }),
+            (_, None, None) => Err(CallError::Guest {
+                message: NO_RESPONSE_SET.to_string(),
+            }),
         }
     }
 
@@ -129,15 +135,30 @@ impl WarmInstance {
         let operation = operation.to_string();
         if let Some(requested) = state.guard.denied_memory {
             let limit = state.limits.max_memory_bytes;
-            return CallError::MemoryLimit { module, operation, limit, requested };
+            return CallError::MemoryLimit {
+                module,
+                operation,
+                limit,
+                requested,
+            };
         }
         match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => {
-                CallError::Deadline { module, operation, deadline: state.limits.call_deadline }
-            }
+            Some(Trap::Interrupt) => CallError::Deadline {
+                module,
+                operation,
+                deadline: state.limits.call_deadline,
+            },
             Some(Trap::StackOverflow) => CallError::StackOverflow { module, operation },
-            Some(trap) => CallError::Trap { module, operation, trap: trap.to_string() },
-            None => CallError::Trap { module, operation, trap: error.root_cause().to_string() },
+            Some(trap) => CallError::Trap {
+                module,
+                operation,
+                trap: trap.to_string(),
+            },
+            None => CallError::Trap {
+                module,
+                operation,
+                trap: error.root_cause().to_string(),
+            },
         }
     }
 }
@@ -148,8 +169,13 @@ fn init_error(
     error: wasmtime::Error,
     max_instances: u32,
 ) -> CallError {
-    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
-        return CallError::Capacity { limit: max_instances };
+    if error
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return CallError::Capacity {
+            limit: max_instances,
+        };
     }
     let reason = if let Some(requested) = state.guard.denied_memory {
         format!(
@@ -163,7 +189,10 @@ fn init_error(
             None => error.root_cause().to_string(),
         }
     };
-    CallError::Init { module: module.to_string(), reason }
+    CallError::Init {
+        module: module.to_string(),
+        reason,
+    }
 }
 
 /// Lengths are checked against the payload limits before a call, so they fit in an i32.

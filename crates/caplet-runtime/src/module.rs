@@ -43,10 +43,14 @@ impl Runtime {
     ) -> Result<ActorModule, LoadError> {
         let module = self.compile(name, bytes, &limits)?;
         check_wapc_shape(name, &module)?;
-        let pre = self.inner.linker.instantiate_pre(&module).map_err(|e| LoadError::Invalid {
-            module: name.to_string(),
-            reason: format!("{e:#}"),
-        })?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| LoadError::Invalid {
+                module: name.to_string(),
+                reason: format!("{e:#}"),
+            })?;
         let inner = ModuleInner {
             runtime: self.clone(),
             name: Arc::from(name),
@@ -55,7 +59,9 @@ impl Runtime {
             pre,
             idle: Mutex::new(Vec::new()),
         };
-        Ok(ActorModule { inner: Arc::new(inner) })
+        Ok(ActorModule {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Checks size, magic and limits, then compiles `bytes` or loads them from the cache.
@@ -64,7 +70,11 @@ impl Runtime {
         check_limits(name, limits, self)?;
         if bytes.len() > limits.max_module_bytes {
             let limit = limits.max_module_bytes;
-            return Err(LoadError::TooLarge { module, size: bytes.len(), limit });
+            return Err(LoadError::TooLarge {
+                module,
+                size: bytes.len(),
+                limit,
+            });
         }
         if wasmtime::Engine::detect_precompiled(bytes).is_some() {
             return Err(LoadError::Precompiled { module });
@@ -76,11 +86,18 @@ impl Runtime {
         }
         let engine = &self.inner.engine;
         let hash = module_hash(bytes);
-        if let Some(cached) = self.inner.cache.as_ref().and_then(|c| c.load(engine, &hash)) {
+        if let Some(cached) = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(engine, &hash))
+        {
             return Ok(cached);
         }
-        let compiled = Module::from_binary(engine, bytes)
-            .map_err(|e| LoadError::Invalid { module, reason: format!("{e:#}") })?;
+        let compiled = Module::from_binary(engine, bytes).map_err(|e| LoadError::Invalid {
+            module,
+            reason: format!("{e:#}"),
+        })?;
         if let Some(cache) = &self.inner.cache {
             cache.store(&compiled, &hash);
         }
@@ -106,7 +123,11 @@ impl ActorModule {
 
     /// Number of warm instances waiting in the pool.
     pub fn idle_instances(&self) -> usize {
-        self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Creates up to `count` instances ahead of traffic, so the first calls find them warm.
@@ -117,14 +138,24 @@ impl ActorModule {
         for _ in 0..wanted.saturating_sub(self.idle_instances()) {
             fresh.push(self.start_instance().await?);
         }
-        self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner).extend(fresh);
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(fresh);
         Ok(())
     }
 
     /// Drops every idle instance, freeing their slots. Calls in flight are not affected; their
     /// instances are dropped or pooled again when they finish.
     pub fn drain_idle(&self) {
-        let drained = std::mem::take(&mut *self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        let drained = std::mem::take(
+            &mut *self
+                .inner
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         drop(drained);
     }
 
@@ -137,9 +168,17 @@ impl ActorModule {
     ) -> Result<Vec<u8>, CallError> {
         let limit = self.inner.limits.max_payload_bytes;
         if payload.len() > limit {
-            return Err(CallError::PayloadTooLarge { size: payload.len(), limit });
+            return Err(CallError::PayloadTooLarge {
+                size: payload.len(),
+                limit,
+            });
         }
-        let idle = self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         let mut instance = match idle {
             Some(instance) => instance,
             None => self.start_instance().await?,
@@ -169,13 +208,20 @@ impl ActorModule {
     async fn start_instance(&self) -> Result<WarmInstance, CallError> {
         let inner = &self.inner;
         let engine_limits = inner.runtime.limits();
-        let state =
-            GuestState::new(inner.name.clone(), inner.limits, engine_limits.max_table_elements);
+        let state = GuestState::new(
+            inner.name.clone(),
+            inner.limits,
+            engine_limits.max_table_elements,
+        );
         WarmInstance::start(&inner.pre, state, engine_limits.max_instances).await
     }
 
     fn return_instance(&self, instance: WarmInstance) {
-        let mut idle = self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if idle.len() < self.inner.limits.max_idle_instances {
             idle.push(instance);
         }
@@ -189,7 +235,10 @@ pub fn module_hash(bytes: &[u8]) -> String {
 
 fn check_limits(name: &str, limits: &Limits, runtime: &Runtime) -> Result<(), LoadError> {
     let engine = runtime.limits();
-    let invalid = |reason: String| LoadError::InvalidLimits { module: name.to_string(), reason };
+    let invalid = |reason: String| LoadError::InvalidLimits {
+        module: name.to_string(),
+        reason,
+    };
     if limits.max_memory_bytes > engine.max_memory_bytes {
         return Err(invalid(format!(
             "max_memory_bytes {} is over the engine's ceiling of {} bytes",
@@ -198,7 +247,9 @@ fn check_limits(name: &str, limits: &Limits, runtime: &Runtime) -> Result<(), Lo
     }
     let i32_max = i32::MAX as usize;
     if limits.max_payload_bytes > i32_max || limits.max_host_call_bytes > i32_max {
-        return Err(invalid("payload limits must fit in a wasm32 length (2 GiB)".to_string()));
+        return Err(invalid(
+            "payload limits must fit in a wasm32 length (2 GiB)".to_string(),
+        ));
     }
     if limits.call_deadline.is_zero() || limits.init_deadline.is_zero() {
         return Err(invalid("deadlines must be longer than zero".to_string()));
@@ -209,12 +260,20 @@ fn check_limits(name: &str, limits: &Limits, runtime: &Runtime) -> Result<(), Lo
 /// Checks the exports and imports a waPC guest must (and may) have (wire-compat.md §1.1–1.2).
 fn check_wapc_shape(name: &str, module: &Module) -> Result<(), LoadError> {
     let module_name = || name.to_string();
-    let guest_call = module.get_export("__guest_call").ok_or_else(|| LoadError::MissingExport {
-        module: module_name(),
-        export: "__guest_call",
-        hint: "build it with a waPC guest SDK such as caplet-guest or wapc-guest",
-    })?;
-    expect_func(name, "__guest_call", &guest_call, &[ValType::I32, ValType::I32], &[ValType::I32])?;
+    let guest_call = module
+        .get_export("__guest_call")
+        .ok_or_else(|| LoadError::MissingExport {
+            module: module_name(),
+            export: "__guest_call",
+            hint: "build it with a waPC guest SDK such as caplet-guest or wapc-guest",
+        })?;
+    expect_func(
+        name,
+        "__guest_call",
+        &guest_call,
+        &[ValType::I32, ValType::I32],
+        &[ValType::I32],
+    )?;
     match module.get_export("memory") {
         Some(ExternType::Memory(_)) => {}
         Some(other) => {
@@ -239,7 +298,8 @@ fn check_wapc_shape(name: &str, module: &Module) -> Result<(), LoadError> {
         }
     }
     for import in module.imports() {
-        let served = IMPORT_MODULES.contains(&import.module()) && IMPORT_NAMES.contains(&import.name());
+        let served =
+            IMPORT_MODULES.contains(&import.module()) && IMPORT_NAMES.contains(&import.name());
         if !served {
             return Err(LoadError::UnsupportedImport {
                 module: module_name(),
@@ -269,7 +329,11 @@ fn expect_func(
         other => Err(LoadError::WrongExportType {
             module: name.to_string(),
             export,
-            expected: if params.is_empty() { "func () -> ()" } else { "func (i32, i32) -> i32" },
+            expected: if params.is_empty() {
+                "func () -> ()"
+            } else {
+                "func (i32, i32) -> i32"
+            },
             found: describe(other),
         }),
     }

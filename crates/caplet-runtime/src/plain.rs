@@ -20,23 +20,44 @@ pub enum InvokeError {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The module has imports; a plain invocation provides none.
-    #[error("`{module}` imports `{import}`; `caplet invoke` runs only modules without imports (use `caplet call` for waPC actors)")]
+    #[error(
+        "`{module}` imports `{import}`; `caplet invoke` runs only modules without imports (use `caplet call` for waPC actors)"
+    )]
     HasImports { module: String, import: String },
     /// No function export of that name.
     #[error("`{module}` has no exported function `{export}`; exported functions: {available}")]
-    NoSuchFunction { module: String, export: String, available: String },
+    NoSuchFunction {
+        module: String,
+        export: String,
+        available: String,
+    },
     /// Wrong number of arguments.
     #[error("`{export}` takes {expected} argument(s) ({signature}), {given} given")]
-    ArgumentCount { export: String, expected: usize, given: usize, signature: String },
+    ArgumentCount {
+        export: String,
+        expected: usize,
+        given: usize,
+        signature: String,
+    },
     /// An argument does not parse as its parameter's type.
     #[error("argument {position} (`{value}`) is not a valid {ty}")]
-    BadArgument { position: usize, value: String, ty: String },
+    BadArgument {
+        position: usize,
+        value: String,
+        ty: String,
+    },
     /// A parameter or result type cannot be written on a command line.
-    #[error("`{export}` uses type {ty}, which `caplet invoke` cannot pass or print (only i32, i64, f32, f64)")]
+    #[error(
+        "`{export}` uses type {ty}, which `caplet invoke` cannot pass or print (only i32, i64, f32, f64)"
+    )]
     UnsupportedType { export: String, ty: String },
     /// The function trapped or ran past its deadline.
     #[error("`{module}` trapped in `{export}`: {reason}")]
-    Trap { module: String, export: String, reason: String },
+    Trap {
+        module: String,
+        export: String,
+        reason: String,
+    },
 }
 
 /// Runs `export` of the plain module `bytes` with `args` parsed by its signature.
@@ -51,7 +72,10 @@ pub async fn invoke(
     let module = runtime.compile(name, bytes, &limits)?;
     if let Some(import) = module.imports().next() {
         let import = format!("{}::{}", import.module(), import.name());
-        return Err(InvokeError::HasImports { module: name.to_string(), import });
+        return Err(InvokeError::HasImports {
+            module: name.to_string(),
+            import,
+        });
     }
     let ty = match module.get_export(export) {
         Some(ExternType::Func(ty)) => ty,
@@ -61,17 +85,33 @@ pub async fn invoke(
                 .filter(|e| matches!(e.ty(), ExternType::Func(_)))
                 .map(|e| e.name())
                 .collect();
-            let available =
-                if available.is_empty() { "none".to_string() } else { available.join(", ") };
+            let available = if available.is_empty() {
+                "none".to_string()
+            } else {
+                available.join(", ")
+            };
             let (module, export) = (name.to_string(), export.to_string());
-            return Err(InvokeError::NoSuchFunction { module, export, available });
+            return Err(InvokeError::NoSuchFunction {
+                module,
+                export,
+                available,
+            });
         }
     };
     let params: Vec<ValType> = ty.params().collect();
     if params.len() != args.len() {
-        let signature = params.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let signature = params
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         let (export, expected, given) = (export.to_string(), params.len(), args.len());
-        return Err(InvokeError::ArgumentCount { export, expected, given, signature });
+        return Err(InvokeError::ArgumentCount {
+            export,
+            expected,
+            given,
+            signature,
+        });
     }
     let values = params
         .iter()
@@ -79,14 +119,21 @@ pub async fn invoke(
         .enumerate()
         .map(|(i, (ty, arg))| parse_arg(export, i + 1, ty, arg))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut results: Vec<Val> = ty.results().map(|t| default_val(export, &t)).collect::<Result<_, _>>()?;
+    let mut results: Vec<Val> = ty
+        .results()
+        .map(|t| default_val(export, &t))
+        .collect::<Result<_, _>>()?;
 
     let state = GuestState::new(name.into(), limits, runtime.limits().max_table_elements);
     let mut store = Store::new(runtime.engine(), state);
     store.limiter(|s| &mut s.guard);
     let deadline = Instant::now() + limits.call_deadline;
     store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() < deadline { UpdateDeadline::Yield(1) } else { UpdateDeadline::Interrupt })
+        Ok(if Instant::now() < deadline {
+            UpdateDeadline::Yield(1)
+        } else {
+            UpdateDeadline::Interrupt
+        })
     });
     store.set_epoch_deadline(1);
     let trap = |reason: String| InvokeError::Trap {
@@ -105,12 +152,18 @@ pub async fn invoke(
         Ok(Ok(())) => Ok(results),
         Ok(Err(error)) => Err(trap(match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => {
-                format!("deadline of {} ms exceeded", limits.call_deadline.as_millis())
+                format!(
+                    "deadline of {} ms exceeded",
+                    limits.call_deadline.as_millis()
+                )
             }
             Some(trap) => trap.to_string(),
             None => error.root_cause().to_string(),
         })),
-        Err(_) => Err(trap(format!("deadline of {} ms exceeded", limits.call_deadline.as_millis()))),
+        Err(_) => Err(trap(format!(
+            "deadline of {} ms exceeded",
+            limits.call_deadline.as_millis()
+        ))),
     }
 }
 
@@ -126,7 +179,11 @@ pub fn format_val(value: &Val) -> String {
 }
 
 fn parse_arg(export: &str, position: usize, ty: &ValType, arg: &str) -> Result<Val, InvokeError> {
-    let bad = || InvokeError::BadArgument { position, value: arg.to_string(), ty: ty.to_string() };
+    let bad = || InvokeError::BadArgument {
+        position,
+        value: arg.to_string(),
+        ty: ty.to_string(),
+    };
     match ty {
         // Accept the unsigned spelling too: 4294967295 is the i32 -1.
         ValType::I32 => arg
@@ -139,9 +196,18 @@ fn parse_arg(export: &str, position: usize, ty: &ValType, arg: &str) -> Result<V
             .or_else(|_| arg.parse::<u64>().map(|v| v as i64))
             .map(Val::I64)
             .map_err(|_| bad()),
-        ValType::F32 => arg.parse::<f32>().map(|v| Val::F32(v.to_bits())).map_err(|_| bad()),
-        ValType::F64 => arg.parse::<f64>().map(|v| Val::F64(v.to_bits())).map_err(|_| bad()),
-        other => Err(InvokeError::UnsupportedType { export: export.to_string(), ty: other.to_string() }),
+        ValType::F32 => arg
+            .parse::<f32>()
+            .map(|v| Val::F32(v.to_bits()))
+            .map_err(|_| bad()),
+        ValType::F64 => arg
+            .parse::<f64>()
+            .map(|v| Val::F64(v.to_bits()))
+            .map_err(|_| bad()),
+        other => Err(InvokeError::UnsupportedType {
+            export: export.to_string(),
+            ty: other.to_string(),
+        }),
     }
 }
 
@@ -151,6 +217,9 @@ fn default_val(export: &str, ty: &ValType) -> Result<Val, InvokeError> {
         ValType::I64 => Ok(Val::I64(0)),
         ValType::F32 => Ok(Val::F32(0)),
         ValType::F64 => Ok(Val::F64(0)),
-        other => Err(InvokeError::UnsupportedType { export: export.to_string(), ty: other.to_string() }),
+        other => Err(InvokeError::UnsupportedType {
+            export: export.to_string(),
+            ty: other.to_string(),
+        }),
     }
 }

@@ -21,7 +21,10 @@ fn load_error(bytes: &[u8]) -> LoadError {
 fn a_file_that_is_not_wasm_is_refused() {
     let error = load_error(b"#!/bin/sh\necho not wasm\n");
     assert!(matches!(error, LoadError::NotWasm { .. }), "{error:?}");
-    assert!(error.to_string().contains("not a WebAssembly module"), "{error}");
+    assert!(
+        error.to_string().contains("not a WebAssembly module"),
+        "{error}"
+    );
     assert!(matches!(load_error(b""), LoadError::NotWasm { .. }));
 }
 
@@ -31,13 +34,31 @@ fn a_truncated_module_is_refused() {
     let error = load_error(&bytes[..bytes.len() / 2]);
     assert!(matches!(error, LoadError::Invalid { .. }), "{error:?}");
     let header_only = load_error(&bytes[..8]);
-    assert!(matches!(header_only, LoadError::MissingExport { export: "__guest_call", .. }), "{header_only:?}");
+    assert!(
+        matches!(
+            header_only,
+            LoadError::MissingExport {
+                export: "__guest_call",
+                ..
+            }
+        ),
+        "{header_only:?}"
+    );
 }
 
 #[test]
 fn a_module_without_guest_call_is_refused() {
     let error = load_error(&wat(r#"(module (memory (export "memory") 1))"#));
-    assert!(matches!(error, LoadError::MissingExport { export: "__guest_call", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            LoadError::MissingExport {
+                export: "__guest_call",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("__guest_call"), "{error}");
 }
 
@@ -46,7 +67,16 @@ fn a_module_without_memory_export_is_refused() {
     let error = load_error(&wat(
         r#"(module (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#,
     ));
-    assert!(matches!(error, LoadError::MissingExport { export: "memory", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            LoadError::MissingExport {
+                export: "memory",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -54,7 +84,16 @@ fn a_guest_call_of_the_wrong_type_is_refused() {
     let error = load_error(&wat(
         r#"(module (memory (export "memory") 1) (func (export "__guest_call") (param i32)))"#,
     ));
-    assert!(matches!(error, LoadError::WrongExportType { export: "__guest_call", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            LoadError::WrongExportType {
+                export: "__guest_call",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -64,8 +103,15 @@ fn imports_the_runtime_does_not_provide_are_refused() {
         (memory (export "memory") 1)
         (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#));
     match error {
-        LoadError::UnsupportedImport { import_module, name, .. } => {
-            assert_eq!((import_module.as_str(), name.as_str()), ("wasi_snapshot_preview1", "fd_write"));
+        LoadError::UnsupportedImport {
+            import_module,
+            name,
+            ..
+        } => {
+            assert_eq!(
+                (import_module.as_str(), name.as_str()),
+                ("wasi_snapshot_preview1", "fd_write")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -86,16 +132,25 @@ fn precompiled_artifacts_and_components_are_refused() {
     let (runtime, _cache) = runtime();
     let module = wasmtime::Module::new(runtime.engine(), wat(r#"(module)"#)).unwrap();
     let precompiled = module.serialize().unwrap();
-    assert!(matches!(load_error(&precompiled), LoadError::Precompiled { .. }));
+    assert!(matches!(
+        load_error(&precompiled),
+        LoadError::Precompiled { .. }
+    ));
     let component = wat("(component)");
-    assert!(matches!(load_error(&component), LoadError::Component { .. }));
+    assert!(matches!(
+        load_error(&component),
+        LoadError::Component { .. }
+    ));
 }
 
 #[test]
 fn a_module_over_the_size_limit_is_refused_before_compiling() {
     let (runtime, _cache) = runtime();
     let bytes = guest("probe");
-    let limits = Limits { max_module_bytes: bytes.len() - 1, ..Limits::default() };
+    let limits = Limits {
+        max_module_bytes: bytes.len() - 1,
+        ..Limits::default()
+    };
     let error = runtime.load_actor("probe", &bytes, limits).err().unwrap();
     assert!(matches!(error, LoadError::TooLarge { .. }), "{error:?}");
 }
@@ -138,12 +193,22 @@ const INVALID_UTF8_BINDING: &str = r#"(module
 async fn trap_text(module: &str, bytes: &[u8]) -> String {
     let (runtime, _cache) = runtime();
     let actor = runtime.load_actor(module, bytes, test_limits()).unwrap();
-    let error = actor.call("op", b"payload", Arc::new(NoHost)).await.unwrap_err();
+    let error = actor
+        .call("op", b"payload", Arc::new(NoHost))
+        .await
+        .unwrap_err();
     // The runtime is unharmed: a good module still answers.
     let probe = load(&runtime, "probe", test_limits());
-    assert_eq!(probe.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(), b"ok");
+    assert_eq!(
+        probe.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(),
+        b"ok"
+    );
     match error {
-        CallError::Trap { trap, module: m, operation } => {
+        CallError::Trap {
+            trap,
+            module: m,
+            operation,
+        } => {
             assert_eq!((m.as_str(), operation.as_str()), (module, "op"));
             trap
         }
@@ -154,15 +219,27 @@ async fn trap_text(module: &str, bytes: &[u8]) -> String {
 #[tokio::test]
 async fn out_of_bounds_pointers_trap_with_the_import_named() {
     let text = trap_text("oob-response", &wat(OUT_OF_BOUNDS_RESPONSE)).await;
-    assert!(text.contains("__guest_response") && text.contains("out-of-bounds"), "{text}");
+    assert!(
+        text.contains("__guest_response") && text.contains("out-of-bounds"),
+        "{text}"
+    );
     let text = trap_text("oob-request", &wat(OUT_OF_BOUNDS_REQUEST)).await;
-    assert!(text.contains("__guest_request") && text.contains("out-of-bounds"), "{text}");
+    assert!(
+        text.contains("__guest_request") && text.contains("out-of-bounds"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn invalid_utf8_traps_with_the_import_named() {
     let text = trap_text("bad-log", &wat(INVALID_UTF8_LOG)).await;
-    assert!(text.contains("__console_log") && text.contains("UTF-8"), "{text}");
+    assert!(
+        text.contains("__console_log") && text.contains("UTF-8"),
+        "{text}"
+    );
     let text = trap_text("bad-binding", &wat(INVALID_UTF8_BINDING)).await;
-    assert!(text.contains("__host_call (binding)") && text.contains("UTF-8"), "{text}");
+    assert!(
+        text.contains("__host_call (binding)") && text.contains("UTF-8"),
+        "{text}"
+    );
 }

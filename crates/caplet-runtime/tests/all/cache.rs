@@ -24,20 +24,51 @@ async fn second_load_uses_the_cache_and_a_corrupt_entry_is_recompiled() {
     let first = runtime.load_actor("probe", &bytes, test_limits()).unwrap();
     let entries = cache_entries(dir.path());
     assert_eq!(entries.len(), 1, "one entry per compiled module");
-    let name = entries[0].file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.starts_with(first.hash()), "entry {name} is keyed by the module hash");
+    let name = entries[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        name.starts_with(first.hash()),
+        "entry {name} is keyed by the module hash"
+    );
     let written = std::fs::metadata(&entries[0]).unwrap().modified().unwrap();
 
     let second = runtime.load_actor("probe", &bytes, test_limits()).unwrap();
-    assert_eq!(second.call("echo", b"cached", Arc::new(NoHost)).await.unwrap(), b"cached");
-    assert_eq!(std::fs::metadata(&entries[0]).unwrap().modified().unwrap(), written);
+    assert_eq!(
+        second
+            .call("echo", b"cached", Arc::new(NoHost))
+            .await
+            .unwrap(),
+        b"cached"
+    );
+    assert_eq!(
+        std::fs::metadata(&entries[0]).unwrap().modified().unwrap(),
+        written
+    );
 
-    std::fs::write(&entries[0], b"\x7fELF garbage that is not a wasmtime artifact").unwrap();
+    std::fs::write(
+        &entries[0],
+        b"\x7fELF garbage that is not a wasmtime artifact",
+    )
+    .unwrap();
     let third = runtime.load_actor("probe", &bytes, test_limits()).unwrap();
-    assert_eq!(third.call("echo", b"recompiled", Arc::new(NoHost)).await.unwrap(), b"recompiled");
+    assert_eq!(
+        third
+            .call("echo", b"recompiled", Arc::new(NoHost))
+            .await
+            .unwrap(),
+        b"recompiled"
+    );
     let rewritten = std::fs::read(&entries[0]).unwrap();
-    assert!(rewritten.len() > 1000, "the corrupt entry was replaced by a fresh compilation");
+    assert!(
+        rewritten.len() > 1000,
+        "the corrupt entry was replaced by a fresh compilation"
+    );
 
-    runtime.load_actor("wapc_echo", &guest("wapc_echo"), test_limits()).unwrap();
+    runtime
+        .load_actor("wapc_echo", &guest("wapc_echo"), test_limits())
+        .unwrap();
     assert_eq!(cache_entries(dir.path()).len(), 2);
 }

@@ -15,7 +15,10 @@ pub fn guest(name: &str) -> Vec<u8> {
         .join("../../guests/out")
         .join(format!("{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("guest {} is missing ({e}): run scripts/build-guests.sh first", path.display())
+        panic!(
+            "guest {} is missing ({e}): run scripts/build-guests.sh first",
+            path.display()
+        )
     })
 }
 
@@ -54,7 +57,10 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn answering(answer: Result<Vec<u8>, HostCallError>) -> Arc<Self> {
-        Arc::new(Self { calls: Mutex::new(Vec::new()), answer })
+        Arc::new(Self {
+            calls: Mutex::new(Vec::new()),
+            answer,
+        })
     }
 }
 

@@ -16,7 +16,11 @@ async fn host_call_round_trip_through_the_sdk() {
     let actor = load(&runtime, "probe", test_limits());
     let host = Recorder::answering(Ok(b"42".to_vec()));
     let response = actor
-        .call("host_call", b"counter\nwasmcloud:keyvalue\nIncrement\n\x01\n\x02", host.clone())
+        .call(
+            "host_call",
+            b"counter\nwasmcloud:keyvalue\nIncrement\n\x01\n\x02",
+            host.clone(),
+        )
         .await
         .unwrap();
     assert_eq!(response, b"42");
@@ -32,7 +36,14 @@ async fn a_blank_binding_means_default() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "probe", test_limits());
     let host = Recorder::answering(Ok(Vec::new()));
-    actor.call("host_call", b" \nwasmcloud:messaging\nPublish\n", host.clone()).await.unwrap();
+    actor
+        .call(
+            "host_call",
+            b" \nwasmcloud:messaging\nPublish\n",
+            host.clone(),
+        )
+        .await
+        .unwrap();
     assert_eq!(host.calls.lock().unwrap()[0].binding, "default");
 }
 
@@ -41,7 +52,9 @@ async fn a_refused_host_call_reaches_the_guest_as_text() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "probe", test_limits());
     let host = Recorder::answering(Err(HostCallError::Guest("capability not granted".into())));
-    let error = actor.call("host_call", b"default\nwasmcloud:keyvalue\nGet\nk", host).await;
+    let error = actor
+        .call("host_call", b"default\nwasmcloud:keyvalue\nGet\nk", host)
+        .await;
     let message = match error {
         Err(CallError::Guest { message }) => message,
         other => panic!("{other:?}"),
@@ -56,8 +69,14 @@ async fn a_host_side_trap_kills_the_instance() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "probe", test_limits());
     let host = Recorder::answering(Err(HostCallError::Trap("provider state corrupted".into())));
-    let error = actor.call("host_call", b"default\nx:y\nop\n", host).await.unwrap_err();
-    assert!(matches!(&error, CallError::Trap { trap, .. } if trap.contains("provider state corrupted")), "{error:?}");
+    let error = actor
+        .call("host_call", b"default\nx:y\nop\n", host)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CallError::Trap { trap, .. } if trap.contains("provider state corrupted")),
+        "{error:?}"
+    );
     assert_eq!(actor.idle_instances(), 0);
 }
 
@@ -65,28 +84,51 @@ async fn a_host_side_trap_kills_the_instance() {
 async fn standalone_host_calls_name_the_missing_capability() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "probe", test_limits());
-    let error = actor.call("host_call", b"default\nwasmcloud:keyvalue\nGet\nk", Arc::new(NoHost)).await;
-    let Err(CallError::Guest { message }) = error else { panic!("{error:?}") };
-    assert!(message.contains("capability `wasmcloud:keyvalue` is not available"), "{message}");
+    let error = actor
+        .call(
+            "host_call",
+            b"default\nwasmcloud:keyvalue\nGet\nk",
+            Arc::new(NoHost),
+        )
+        .await;
+    let Err(CallError::Guest { message }) = error else {
+        panic!("{error:?}")
+    };
+    assert!(
+        message.contains("capability `wasmcloud:keyvalue` is not available"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn oversized_host_calls_are_refused_without_reaching_the_handler() {
     let (runtime, _cache) = runtime();
-    let limits = caplet_runtime::Limits { max_host_call_bytes: 64, ..test_limits() };
+    let limits = caplet_runtime::Limits {
+        max_host_call_bytes: 64,
+        ..test_limits()
+    };
     let actor = load(&runtime, "probe", limits);
     let host = Recorder::answering(Ok(Vec::new()));
     let mut request = b"default\nwasmcloud:blobstore\nPut\n".to_vec();
     request.extend_from_slice(&[b'x'; 100]);
-    let error = actor.call("host_call", &request, host.clone()).await.unwrap_err();
+    let error = actor
+        .call("host_call", &request, host.clone())
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("over the limit"), "{error}");
-    assert!(host.calls.lock().unwrap().is_empty(), "the handler must not be contacted");
+    assert!(
+        host.calls.lock().unwrap().is_empty(),
+        "the handler must not be contacted"
+    );
 }
 
 #[tokio::test]
 async fn guest_console_log_does_not_disturb_the_call() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "probe", test_limits());
-    let response = actor.call("log", b"hello \x1b[31m from the guest", Arc::new(NoHost)).await.unwrap();
+    let response = actor
+        .call("log", b"hello \x1b[31m from the guest", Arc::new(NoHost))
+        .await
+        .unwrap();
     assert!(response.is_empty());
 }

@@ -33,8 +33,15 @@ async fn spinning_guest_is_interrupted_at_its_deadline_and_the_next_call_succeed
         "interrupted after {elapsed:?}, deadline {:?}",
         limits.call_deadline
     );
-    assert_eq!(actor.idle_instances(), 0, "the interrupted instance must be discarded");
-    let response = actor.call("echo", b"still here", Arc::new(NoHost)).await.unwrap();
+    assert_eq!(
+        actor.idle_instances(),
+        0,
+        "the interrupted instance must be discarded"
+    );
+    let response = actor
+        .call("echo", b"still here", Arc::new(NoHost))
+        .await
+        .unwrap();
     assert_eq!(response, b"still here");
 }
 
@@ -61,10 +68,16 @@ async fn guest_stuck_in_a_host_call_is_cut_off_at_the_deadline() {
     let actor = load(&runtime, "probe", limits);
     let started = Instant::now();
     let request = b"default\nwasmcloud:keyvalue\nGet\nkey";
-    let error = actor.call("host_call", request, Arc::new(Hang)).await.unwrap_err();
+    let error = actor
+        .call("host_call", request, Arc::new(Hang))
+        .await
+        .unwrap_err();
     assert!(matches!(error, CallError::Deadline { .. }), "{error:?}");
     assert!(started.elapsed() <= limits.call_deadline + DEADLINE_SLACK);
-    assert_eq!(actor.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(), b"ok");
+    assert_eq!(
+        actor.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(),
+        b"ok"
+    );
 }
 
 #[tokio::test]
@@ -72,12 +85,23 @@ async fn memory_beyond_the_limit_fails_that_call_only() {
     let (runtime, _cache) = runtime();
     let limits = test_limits();
     let actor = load(&runtime, "probe", limits);
-    let within = actor.call("alloc", b"4194304", Arc::new(NoHost)).await.unwrap();
+    let within = actor
+        .call("alloc", b"4194304", Arc::new(NoHost))
+        .await
+        .unwrap();
     assert_eq!(within, b"4194304");
     let beyond = (2 * limits.max_memory_bytes).to_string();
-    let error = actor.call("alloc", beyond.as_bytes(), Arc::new(NoHost)).await.unwrap_err();
+    let error = actor
+        .call("alloc", beyond.as_bytes(), Arc::new(NoHost))
+        .await
+        .unwrap_err();
     match &error {
-        CallError::MemoryLimit { limit, requested, operation, .. } => {
+        CallError::MemoryLimit {
+            limit,
+            requested,
+            operation,
+            ..
+        } => {
             assert_eq!(*limit, limits.max_memory_bytes);
             assert!(*requested > *limit);
             assert_eq!(operation, "alloc");
@@ -85,7 +109,13 @@ async fn memory_beyond_the_limit_fails_that_call_only() {
         other => panic!("expected a memory-limit error, got {other:?}"),
     }
     assert!(error.to_string().contains("memory limit"), "{error}");
-    assert_eq!(actor.call("echo", b"after", Arc::new(NoHost)).await.unwrap(), b"after");
+    assert_eq!(
+        actor
+            .call("echo", b"after", Arc::new(NoHost))
+            .await
+            .unwrap(),
+        b"after"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +125,9 @@ async fn initial_memory_over_the_limit_fails_to_start_with_a_typed_error() {
     let module = wat(r#"(module
         (memory (export "memory") 512)
         (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#);
-    let actor = runtime.load_actor("big.wat", &module, test_limits()).unwrap();
+    let actor = runtime
+        .load_actor("big.wat", &module, test_limits())
+        .unwrap();
     let error = actor.call("any", b"", Arc::new(NoHost)).await.unwrap_err();
     match error {
         CallError::Init { reason, .. } => assert!(reason.contains("memory"), "{reason}"),
@@ -107,12 +139,21 @@ async fn initial_memory_over_the_limit_fails_to_start_with_a_typed_error() {
 async fn infinite_recursion_is_a_stack_overflow_and_the_process_survives() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "probe", test_limits());
-    let error = actor.call("recurse", b"", Arc::new(NoHost)).await.unwrap_err();
+    let error = actor
+        .call("recurse", b"", Arc::new(NoHost))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, CallError::StackOverflow { operation, .. } if operation == "recurse"),
         "{error:?}"
     );
-    assert_eq!(actor.call("echo", b"alive", Arc::new(NoHost)).await.unwrap(), b"alive");
+    assert_eq!(
+        actor
+            .call("echo", b"alive", Arc::new(NoHost))
+            .await
+            .unwrap(),
+        b"alive"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +162,11 @@ async fn unreachable_is_a_trap_naming_the_module_and_operation() {
     let actor = load(&runtime, "probe", test_limits());
     let error = actor.call("trap", b"", Arc::new(NoHost)).await.unwrap_err();
     match &error {
-        CallError::Trap { module, operation, trap } => {
+        CallError::Trap {
+            module,
+            operation,
+            trap,
+        } => {
             assert_eq!(module, "probe");
             assert_eq!(operation, "trap");
             assert!(trap.contains("unreachable"), "{trap}");
@@ -130,24 +175,55 @@ async fn unreachable_is_a_trap_naming_the_module_and_operation() {
     }
     let text = error.to_string();
     assert!(text.contains("probe") && text.contains("trap"), "{text}");
-    assert_eq!(actor.idle_instances(), 0, "a trapped instance is never reused");
-    assert_eq!(actor.call("echo", b"next", Arc::new(NoHost)).await.unwrap(), b"next");
+    assert_eq!(
+        actor.idle_instances(),
+        0,
+        "a trapped instance is never reused"
+    );
+    assert_eq!(
+        actor.call("echo", b"next", Arc::new(NoHost)).await.unwrap(),
+        b"next"
+    );
 }
 
 #[tokio::test]
 async fn oversized_payload_is_refused_before_the_guest_runs() {
     let (runtime, _cache) = runtime();
-    let limits = Limits { max_payload_bytes: 1024, ..test_limits() };
+    let limits = Limits {
+        max_payload_bytes: 1024,
+        ..test_limits()
+    };
     let actor = load(&runtime, "probe", limits);
-    let error = actor.call("echo", &[0u8; 1025], Arc::new(NoHost)).await.unwrap_err();
-    assert_eq!(error, CallError::PayloadTooLarge { size: 1025, limit: 1024 });
-    assert_eq!(actor.call("echo", &[1u8; 1024], Arc::new(NoHost)).await.unwrap(), [1u8; 1024]);
+    let error = actor
+        .call("echo", &[0u8; 1025], Arc::new(NoHost))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CallError::PayloadTooLarge {
+            size: 1025,
+            limit: 1024
+        }
+    );
+    assert_eq!(
+        actor
+            .call("echo", &[1u8; 1024], Arc::new(NoHost))
+            .await
+            .unwrap(),
+        [1u8; 1024]
+    );
 }
 
 #[tokio::test]
 async fn limits_above_the_engine_ceiling_are_refused_at_load() {
     let (runtime, _cache) = runtime();
-    let limits = Limits { max_memory_bytes: runtime.limits().max_memory_bytes + 1, ..Limits::default() };
-    let error = runtime.load_actor("probe", &crate::common::guest("probe"), limits).err().unwrap();
+    let limits = Limits {
+        max_memory_bytes: runtime.limits().max_memory_bytes + 1,
+        ..Limits::default()
+    };
+    let error = runtime
+        .load_actor("probe", &crate::common::guest("probe"), limits)
+        .err()
+        .unwrap();
     assert!(error.to_string().contains("ceiling"), "{error}");
 }

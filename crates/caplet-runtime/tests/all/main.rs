@@ -2,7 +2,12 @@
 //!
 //! The guests come from `scripts/build-guests.sh` (guests/out/); inline WAT covers engine
 //! properties and malformed modules that no compiler would emit.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod bad_input;
 mod cache;

@@ -15,7 +15,10 @@ async fn wapc_guest_echo_returns_its_payload() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "wapc_echo", test_limits());
     let payload = vec![7u8; 1024];
-    let response = actor.call("echo", &payload, Arc::new(NoHost)).await.unwrap();
+    let response = actor
+        .call("echo", &payload, Arc::new(NoHost))
+        .await
+        .unwrap();
     assert_eq!(response, payload);
     let empty = actor.call("echo", b"", Arc::new(NoHost)).await.unwrap();
     assert!(empty.is_empty());
@@ -25,11 +28,22 @@ async fn wapc_guest_echo_returns_its_payload() {
 async fn wapc_guest_handler_error_comes_back_as_its_message() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "wapc_echo", test_limits());
-    let error = actor.call("fail", b"the disk is on fire", Arc::new(NoHost)).await.unwrap_err();
-    assert_eq!(error, CallError::Guest { message: "the disk is on fire".into() });
+    let error = actor
+        .call("fail", b"the disk is on fire", Arc::new(NoHost))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CallError::Guest {
+            message: "the disk is on fire".into()
+        }
+    );
     // A guest error leaves the instance healthy: it goes back to the pool and serves again.
     assert_eq!(actor.idle_instances(), 1);
-    assert_eq!(actor.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(), b"ok");
+    assert_eq!(
+        actor.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(),
+        b"ok"
+    );
 }
 
 #[tokio::test]
@@ -37,7 +51,12 @@ async fn wapc_guest_unknown_operation_gives_the_sdk_text() {
     let (runtime, _cache) = runtime();
     let actor = load(&runtime, "wapc_echo", test_limits());
     let error = actor.call("nope", b"", Arc::new(NoHost)).await.unwrap_err();
-    assert_eq!(error, CallError::Guest { message: "No handler registered for function nope".into() });
+    assert_eq!(
+        error,
+        CallError::Guest {
+            message: "No handler registered for function nope".into()
+        }
+    );
 }
 
 #[tokio::test]
@@ -76,7 +95,10 @@ async fn concurrent_calls_each_get_their_own_answer() {
         let actor = actor.clone();
         tokio::spawn(async move {
             let payload = format!("request {i}").into_bytes();
-            let response = actor.call("echo", &payload, Arc::new(NoHost)).await.unwrap();
+            let response = actor
+                .call("echo", &payload, Arc::new(NoHost))
+                .await
+                .unwrap();
             assert_eq!(response, payload);
         })
     });

@@ -41,7 +41,9 @@ pub fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     let input = match (&args.stdin, &args.data, &args.file) {
         (Some(dash), _, _) if dash == "-" => Input::Stdin,
         (Some(other), _, _) => {
-            anyhow::bail!("unexpected argument `{other}`: pass the payload with --data, --file or `-`")
+            anyhow::bail!(
+                "unexpected argument `{other}`: pass the payload with --data, --file or `-`"
+            )
         }
         (None, Some(data), _) => Input::Data(data.clone()),
         (None, None, Some(path)) => Input::File(path.clone()),
@@ -81,7 +83,9 @@ fn decode_structured(bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
     let value = rmpv::decode::read_value(&mut cursor)
         .ok()
         .filter(|_| cursor.position() == bytes.len() as u64)
-        .context("the response is neither JSON nor MessagePack; drop --json to see the raw bytes")?;
+        .context(
+            "the response is neither JSON nor MessagePack; drop --json to see the raw bytes",
+        )?;
     Ok(msgpack_to_json(value))
 }
 

@@ -29,7 +29,7 @@ const DEFAULT_ISSUER_NAME: &str = "default";
 #[derive(Subcommand, Debug)]
 pub enum ClaimsCommand {
     /// Sign a module: embed a wascap-compatible token with its hash, name and capabilities.
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Show the claims embedded in a module, and whether they check out.
     #[command(after_help = exit_codes_help("Exit codes (when no token can be read):"))]
     Inspect(InspectArgs),
@@ -131,7 +131,7 @@ pub struct VerifyArgs {
 
 pub fn run(cmd: ClaimsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        ClaimsCommand::Sign(args) => sign(args),
+        ClaimsCommand::Sign(args) => sign(*args),
         ClaimsCommand::Inspect(args) => inspect_cmd(args),
         ClaimsCommand::Verify(args) => verify_cmd(args),
     }
@@ -147,7 +147,10 @@ fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     let spec = spec(&args, now)?;
     let signed = caplet_claims::sign(&module, &spec, &issuer, &subject)
         .with_context(|| format!("cannot sign {}", args.input.display()))?;
-    let output = args.output.clone().unwrap_or_else(|| signed_path(&args.input));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| signed_path(&args.input));
     write_atomically(&output, &signed.module)?;
     let claims = signed.token.claims();
     println!("signed {} -> {}", args.input.display(), output.display());
@@ -290,8 +293,7 @@ fn signed_path(input: &Path) -> PathBuf {
 
 /// Reads a module; `.wat` text is compiled to binary first.
 fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if path.extension().is_some_and(|e| e == "wat") {
         return wat::parse_bytes(&bytes)
             .map(|b| b.into_owned())
@@ -354,7 +356,10 @@ fn print_inspection(path: &Path, found: &Inspection, now: u64) {
         })
         .collect();
     row("Capabilities:", &list_or_none(&capabilities));
-    row("Tags:", &list_or_none(meta.tags.as_deref().unwrap_or_default()));
+    row(
+        "Tags:",
+        &list_or_none(meta.tags.as_deref().unwrap_or_default()),
+    );
     let version = match (&meta.ver, meta.rev) {
         (Some(ver), Some(rev)) => format!("{ver} (rev {rev})"),
         (Some(ver), None) => ver.clone(),
@@ -362,15 +367,29 @@ fn print_inspection(path: &Path, found: &Inspection, now: u64) {
         (None, None) => "(none)".to_string(),
     };
     row("Version:", &version);
-    row("Call alias:", meta.call_alias.as_deref().unwrap_or("(none)"));
+    row(
+        "Call alias:",
+        meta.call_alias.as_deref().unwrap_or("(none)"),
+    );
     row("Issued:", &format_with_relative(claims.issued_at, now));
-    row("Expires:", &claims.expires.map_or("never".to_string(), |t| format_with_relative(t, now)));
-    let nbf = claims.not_before.map_or("immediately".to_string(), |t| format_with_relative(t, now));
+    row(
+        "Expires:",
+        &claims
+            .expires
+            .map_or("never".to_string(), |t| format_with_relative(t, now)),
+    );
+    let nbf = claims
+        .not_before
+        .map_or("immediately".to_string(), |t| format_with_relative(t, now));
     row("Not before:", &nbf);
     let hash = if found.hash_matches() {
         format!("{} (matches the module)", meta.module_hash)
     } else {
-        format!("{} (MISMATCH: the module's hash is {})", meta.module_hash, found.actual_hash())
+        format!(
+            "{} (MISMATCH: the module's hash is {})",
+            meta.module_hash,
+            found.actual_hash()
+        )
     };
     row("Hash:", &hash);
     let signature = match found.check_signature() {
@@ -383,12 +402,25 @@ fn print_inspection(path: &Path, found: &Inspection, now: u64) {
         Err(error) => error.to_string(),
     };
     row("Validity:", &validity);
-    let revision = claims.wascap_revision.map_or("none".to_string(), |r| r.to_string());
-    row("Token:", &format!("`{}` section, wascap revision {revision}, id {}", found.section(), claims.id));
+    let revision = claims
+        .wascap_revision
+        .map_or("none".to_string(), |r| r.to_string());
+    row(
+        "Token:",
+        &format!(
+            "`{}` section, wascap revision {revision}, id {}",
+            found.section(),
+            claims.id
+        ),
+    );
 }
 
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "(none)".to_string() } else { items.join(", ") }
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn inspection_json(found: &Inspection, now: u64) -> serde_json::Value {
@@ -419,7 +451,10 @@ fn verify_cmd(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     match verify(&module, &policy) {
         Ok(claims) => {
             if args.json {
-                println!("{}", serde_json::json!({ "verified": true, "claims": claims }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "verified": true, "claims": claims })
+                );
             } else {
                 print_verified(&args.input, &claims);
             }
@@ -459,20 +494,48 @@ fn report_failure(path: &Path, error: &ClaimsError, json: bool) -> ExitCode {
 /// Every exit code of `verify` (and of `inspect` when no token can be read):
 /// (code, kind, meaning). The single source for `--help` and `report_failure`.
 const EXIT_CODES: [(u8, &str, &str); 14] = [
-    (0, "verified", "the token is present, signed by its issuer, matches the module, is in its validity window, and its issuer is allowed"),
+    (
+        0,
+        "verified",
+        "signed token present, signature valid, hash matches, within [nbf, exp], issuer allowed",
+    ),
     (1, "error", "the file could not be read, or another error"),
     (2, "usage", "invalid command-line arguments"),
     (10, "unsigned", "no `wasmcloud_jwt` or `jwt` custom section"),
     (11, "multiple_tokens", "more than one claims section"),
     (12, "empty_token", "the claims section is empty"),
-    (13, "malformed_token", "the token is not a readable wascap JWT"),
-    (14, "invalid_key_claim", "`iss` is not an account key or `sub` not a module key"),
-    (15, "invalid_signature", "the signature is not valid for the issuer (the token was altered)"),
+    (
+        13,
+        "malformed_token",
+        "the token is not a readable wascap JWT",
+    ),
+    (
+        14,
+        "invalid_key_claim",
+        "`iss` is not an account key or `sub` not a module key",
+    ),
+    (
+        15,
+        "invalid_signature",
+        "the signature is not valid for the issuer (the token was altered)",
+    ),
     (16, "hash_mismatch", "the module changed after signing"),
     (17, "expired", "the token has expired"),
-    (18, "not_yet_valid", "the token's not-before time is in the future"),
-    (19, "issuer_not_allowed", "the issuer is not one of the --issuer keys"),
-    (20, "malformed_module", "the file is not a complete Wasm binary"),
+    (
+        18,
+        "not_yet_valid",
+        "the token's not-before time is in the future",
+    ),
+    (
+        19,
+        "issuer_not_allowed",
+        "the issuer is not one of the --issuer keys",
+    ),
+    (
+        20,
+        "malformed_module",
+        "the file is not a complete Wasm binary",
+    ),
 ];
 
 fn exit_code_for(error: &ClaimsError) -> (u8, &'static str, &'static str) {
@@ -520,7 +583,9 @@ mod tests {
         let errors = [
             ClaimsError::Unsigned,
             ClaimsError::MultipleTokens { count: 2 },
-            ClaimsError::EmptyToken { section: TokenSection::WasmcloudJwt },
+            ClaimsError::EmptyToken {
+                section: TokenSection::WasmcloudJwt,
+            },
             ClaimsError::MalformedToken {
                 section: TokenSection::LegacyJwt,
                 error: caplet_claims::TokenError::NotUtf8,
@@ -530,11 +595,25 @@ mod tests {
                 value: String::new(),
                 reason: String::new(),
             },
-            ClaimsError::InvalidSignature { issuer: String::new() },
-            ClaimsError::HashMismatch { claimed: String::new(), actual: String::new() },
-            ClaimsError::Expired { expires_at: 0, now: 1 },
-            ClaimsError::NotYetValid { not_before: 1, now: 0 },
-            ClaimsError::IssuerNotAllowed { issuer: String::new(), allowed: 1 },
+            ClaimsError::InvalidSignature {
+                issuer: String::new(),
+            },
+            ClaimsError::HashMismatch {
+                claimed: String::new(),
+                actual: String::new(),
+            },
+            ClaimsError::Expired {
+                expires_at: 0,
+                now: 1,
+            },
+            ClaimsError::NotYetValid {
+                not_before: 1,
+                now: 0,
+            },
+            ClaimsError::IssuerNotAllowed {
+                issuer: String::new(),
+                allowed: 1,
+            },
             ClaimsError::MalformedModule(WasmError::NotWasm),
         ];
         let mut codes: Vec<u8> = errors.iter().map(|e| exit_code_for(e).0).collect();
@@ -553,6 +632,9 @@ mod tests {
         assert_eq!(key_name(Path::new("dir/My Actor.wasm")), "My_Actor");
         assert_eq!(key_name(Path::new("..")), "module");
         assert_eq!(key_name(Path::new(".hidden.wasm")), "hidden");
-        assert_eq!(signed_path(Path::new("dir/echo.wat")), Path::new("dir/echo_s.wasm"));
+        assert_eq!(
+            signed_path(Path::new("dir/echo.wat")),
+            Path::new("dir/echo_s.wasm")
+        );
     }
 }

@@ -26,8 +26,14 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let (name, bytes) = read_module(&args.module)?;
     let runtime = runtime()?;
     let limits = args.limits.limits();
-    let results =
-        block_on(plain::invoke(&runtime, &name, &bytes, &args.export, &args.args, limits))??;
+    let results = block_on(plain::invoke(
+        &runtime,
+        &name,
+        &bytes,
+        &args.export,
+        &args.args,
+        limits,
+    ))??;
     for value in &results {
         println!("{}", plain::format_val(value));
     }

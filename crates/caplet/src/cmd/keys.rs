@@ -126,7 +126,8 @@ fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
     if args.stdout {
         let seed = key.seed().context("the new key has no seed")?;
         if args.json {
-            let json = serde_json::json!({ "kind": kind.name(), "public_key": public_key, "seed": seed });
+            let json =
+                serde_json::json!({ "kind": kind.name(), "public_key": public_key, "seed": seed });
             println!("{json}");
         } else {
             println!("Public key: {public_key}");

@@ -35,7 +35,10 @@ impl LimitArgs {
 pub fn read_module(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     let bytes =
         std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
-    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
     if path.extension().is_some_and(|e| e == "wat") {
         let binary = wat::parse_bytes(&bytes)
             .with_context(|| format!("`{}` is not valid WebAssembly text", path.display()))?;
