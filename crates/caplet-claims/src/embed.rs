@@ -25,6 +25,7 @@ pub enum TokenSection {
     /// `wasmcloud_jwt`, written by Caplet and wascap 0.9+.
     WasmcloudJwt,
     /// `jwt`, written by wascap before 0.9 (waSCC, wasmCloud 0.18 and earlier).
+    #[serde(rename = "jwt")]
     LegacyJwt,
 }
 
@@ -215,6 +216,14 @@ mod tests {
     }
 
     #[test]
+    fn serializes_as_the_section_name() {
+        for section in [TokenSection::WasmcloudJwt, TokenSection::LegacyJwt] {
+            let json = serde_json::to_string(&section).unwrap();
+            assert_eq!(json, format!("\"{}\"", section.name()));
+        }
+    }
+
+    #[test]
     fn embed_replaces_rather_than_appends() {
         let bytes = module(&[vec![1, 1, 0]]);
         let once = embed_token(&bytes, "one").unwrap();
@@ -233,9 +242,18 @@ mod tests {
     fn hash_is_over_minimal_sizes_and_verbatim_hash_keeps_padding() {
         let padded = module(&[vec![1, 0x81, 0x80, 0x80, 0x80, 0x00, 7]]);
         let minimal = module(&[vec![1, 1, 7]]);
-        assert_eq!(module_hash(&padded).unwrap(), module_hash(&minimal).unwrap());
-        assert_ne!(verbatim_hash(&padded).unwrap(), module_hash(&padded).unwrap());
-        assert_eq!(verbatim_hash(&minimal).unwrap(), module_hash(&minimal).unwrap());
+        assert_eq!(
+            module_hash(&padded).unwrap(),
+            module_hash(&minimal).unwrap()
+        );
+        assert_ne!(
+            verbatim_hash(&padded).unwrap(),
+            module_hash(&padded).unwrap()
+        );
+        assert_eq!(
+            verbatim_hash(&minimal).unwrap(),
+            module_hash(&minimal).unwrap()
+        );
         assert!(scan(&padded).unwrap().has_padded_sizes);
         assert!(!scan(&minimal).unwrap().has_padded_sizes);
     }

@@ -20,7 +20,9 @@ pub enum ClaimsError {
     #[error("the module is unsigned: it has no `wasmcloud_jwt` or `jwt` custom section")]
     Unsigned,
     /// More than one token section; which one counts would be ambiguous.
-    #[error("the module has {count} claims sections (`wasmcloud_jwt`/`jwt`); exactly one is allowed")]
+    #[error(
+        "the module has {count} claims sections (`wasmcloud_jwt`/`jwt`); exactly one is allowed"
+    )]
     MultipleTokens { count: usize },
     /// The token section is present but holds no bytes.
     #[error("the `{section}` custom section is empty: it holds no token")]
@@ -42,7 +44,9 @@ pub enum ClaimsError {
     #[error("the token's signature is not valid for its issuer {issuer}")]
     InvalidSignature { issuer: String },
     /// The module's bytes differ from the ones the token was signed for.
-    #[error("module hash mismatch: the token was signed for a module with hash {claimed}, but this module's hash is {actual}")]
+    #[error(
+        "module hash mismatch: the token was signed for a module with hash {claimed}, but this module's hash is {actual}"
+    )]
     HashMismatch { claimed: String, actual: String },
     /// `exp` lies in the past.
     #[error("the token expired at {} ({})", format_utc(*.expires_at), format_relative(*.expires_at, *.now))]
@@ -112,7 +116,9 @@ pub enum TokenError {
     #[error("the {segment} segment is not the expected JSON: {message}")]
     Json { segment: Segment, message: String },
     /// The header is not `{"typ":"jwt","alg":"Ed25519"}`.
-    #[error("unsupported header typ={typ:?} alg={alg:?}; wascap tokens use typ \"jwt\" and alg \"Ed25519\"")]
+    #[error(
+        "unsupported header typ={typ:?} alg={alg:?}; wascap tokens use typ \"jwt\" and alg \"Ed25519\""
+    )]
     UnsupportedHeader { typ: String, alg: String },
     /// The signature is not 64 bytes.
     #[error("the signature is {len} bytes; Ed25519 signatures are 64")]

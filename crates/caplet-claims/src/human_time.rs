@@ -95,9 +95,7 @@ pub fn parse_instant(input: &str, now: u64) -> Result<u64, TimeParseError> {
 
 fn looks_like_date(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.len() >= 10
-        && bytes.get(4) == Some(&b'-')
-        && bytes.iter().take(4).all(u8::is_ascii_digit)
+    bytes.len() >= 10 && bytes.get(4) == Some(&b'-') && bytes.iter().take(4).all(u8::is_ascii_digit)
 }
 
 /// `YYYY-MM-DD` optionally followed by `T` or a space, `HH:MM[:SS]`, and `Z` or ` UTC`.
@@ -259,7 +257,10 @@ mod tests {
             parse_instant("2026-01-01T01:02:03Z", now),
             Ok(1_767_225_600 + 3723)
         );
-        assert_eq!(parse_instant("2026-01-01 01:02", now), Ok(1_767_225_600 + 3720));
+        assert_eq!(
+            parse_instant("2026-01-01 01:02", now),
+            Ok(1_767_225_600 + 3720)
+        );
         assert_eq!(parse_instant("2024-02-29", now), Ok(1_709_164_800));
         assert!(parse_instant("2023-02-29", now).is_err());
         assert!(parse_instant("2026-13-01", now).is_err());
@@ -291,6 +292,9 @@ mod tests {
         assert_eq!(format_relative(100 + 30 * DAY - 5, 100), "in 30 days");
         assert_eq!(format_relative(100, 100 + HOUR), "1 hour ago");
         assert_eq!(format_relative(100 + 90, 100), "in 2 minutes");
-        assert_eq!(format_relative(0, u64::MAX), format!("{} days ago", u64::MAX / DAY));
+        assert_eq!(
+            format_relative(0, u64::MAX),
+            format!("{} days ago", u64::MAX / DAY)
+        );
     }
 }

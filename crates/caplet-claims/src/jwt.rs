@@ -205,7 +205,11 @@ impl Token {
 
     /// True when the signature is valid for `signer` over `header.claims` as received.
     pub fn is_signed_by(&self, signer: &KeyPair) -> bool {
-        let signed = self.jwt.as_bytes().get(..self.signed_len).unwrap_or_default();
+        let signed = self
+            .jwt
+            .as_bytes()
+            .get(..self.signed_len)
+            .unwrap_or_default();
         signer.verify(signed, &self.signature).is_ok()
     }
 }
@@ -270,8 +274,13 @@ mod tests {
         let account = generate(KeyKind::Account);
         let jwt = encode(&sample_claims(&account), &account).unwrap();
         let mut parts = jwt.split('.');
-        assert_eq!(parts.next(), Some("eyJ0eXAiOiJqd3QiLCJhbGciOiJFZDI1NTE5In0"));
-        let claims = BASE64URL_NOPAD.decode(parts.next().unwrap().as_bytes()).unwrap();
+        assert_eq!(
+            parts.next(),
+            Some("eyJ0eXAiOiJqd3QiLCJhbGciOiJFZDI1NTE5In0")
+        );
+        let claims = BASE64URL_NOPAD
+            .decode(parts.next().unwrap().as_bytes())
+            .unwrap();
         let claims = String::from_utf8(claims).unwrap();
         assert!(claims.starts_with(r#"{"jti":"5uHKqDv3gSBAky15mvwuhp","iat":1590205332,"iss":"A"#));
         assert!(claims.ends_with(
@@ -310,16 +319,24 @@ mod tests {
                 },
             ),
             (
-                format!("{}.{}.{sig}", json(r#"{"typ":"JWT","alg":"HS256"}"#), json("{}"))
-                    .into_bytes(),
+                format!(
+                    "{}.{}.{sig}",
+                    json(r#"{"typ":"JWT","alg":"HS256"}"#),
+                    json("{}")
+                )
+                .into_bytes(),
                 TokenError::UnsupportedHeader {
                     typ: "JWT".to_string(),
                     alg: "HS256".to_string(),
                 },
             ),
             (
-                format!("{header}.{}.{}", json(r#"{"iss":"A","sub":"M"}"#), json("x"))
-                    .into_bytes(),
+                format!(
+                    "{header}.{}.{}",
+                    json(r#"{"iss":"A","sub":"M"}"#),
+                    json("x")
+                )
+                .into_bytes(),
                 TokenError::SignatureLength { len: 1 },
             ),
             (

@@ -90,7 +90,10 @@ impl KeyStore {
             let path = entry
                 .map_err(|source| io_error("cannot list", &self.dir, source))?
                 .path();
-            if path.extension().is_some_and(|ext| ext == SEED_FILE_EXTENSION) {
+            if path
+                .extension()
+                .is_some_and(|ext| ext == SEED_FILE_EXTENSION)
+            {
                 paths.push(path);
             }
         }

@@ -68,7 +68,9 @@ impl KeyKind {
     }
 
     fn from_prefix(prefix: char) -> Option<KeyKind> {
-        KeyKind::ALL.into_iter().find(|kind| kind.prefix() == prefix)
+        KeyKind::ALL
+            .into_iter()
+            .find(|kind| kind.prefix() == prefix)
     }
 }
 
@@ -103,7 +105,9 @@ impl FromStr for KeyKind {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// Not one of the kind names.
-    #[error("unknown key kind {input:?}: expected operator, account, module, service (provider) or server (host)")]
+    #[error(
+        "unknown key kind {input:?}: expected operator, account, module, service (provider) or server (host)"
+    )]
     UnknownKind { input: String },
     /// The text is not an nkeys seed.
     #[error("not a valid nkeys seed (58 characters starting with S): {reason}")]
@@ -137,7 +141,10 @@ pub fn generate(kind: KeyKind) -> KeyPair {
 
 /// The kind of a key pair, read from its public key's first letter.
 pub fn kind_of(key: &KeyPair) -> Option<KeyKind> {
-    key.public_key().chars().next().and_then(KeyKind::from_prefix)
+    key.public_key()
+        .chars()
+        .next()
+        .and_then(KeyKind::from_prefix)
 }
 
 /// Reads a seed (`S` + kind letter + ...), surrounding whitespace ignored, and checks its kind
@@ -204,10 +211,7 @@ mod tests {
             assert!(public.starts_with(kind.prefix()));
             assert_eq!(seed.chars().nth(1), Some(kind.prefix()));
             assert_eq!(kind_of(&key), Some(kind));
-            assert_eq!(
-                parse_seed(&seed, Some(kind)).unwrap().public_key(),
-                public
-            );
+            assert_eq!(parse_seed(&seed, Some(kind)).unwrap().public_key(), public);
             assert_eq!(kind.name().parse::<KeyKind>().unwrap(), kind);
         }
     }
@@ -230,11 +234,23 @@ mod tests {
     fn wrong_kinds_and_garbage_are_refused() {
         let module = generate(KeyKind::Module);
         let err = parse_seed(&module.seed().unwrap(), Some(KeyKind::Account)).unwrap_err();
-        assert!(matches!(err, KeyError::WrongKind { expected: KeyKind::Account, .. }));
+        assert!(matches!(
+            err,
+            KeyError::WrongKind {
+                expected: KeyKind::Account,
+                ..
+            }
+        ));
         let err = parse_public_key(&module.public_key(), Some(KeyKind::Account)).unwrap_err();
         assert!(matches!(err, KeyError::WrongKind { .. }));
-        assert!(matches!(parse_seed("SAnope", None), Err(KeyError::InvalidSeed { .. })));
-        assert!(matches!(parse_public_key("", None), Err(KeyError::InvalidPublicKey { .. })));
+        assert!(matches!(
+            parse_seed("SAnope", None),
+            Err(KeyError::InvalidSeed { .. })
+        ));
+        assert!(matches!(
+            parse_public_key("", None),
+            Err(KeyError::InvalidPublicKey { .. })
+        ));
         let user = KeyPair::new_user();
         assert!(matches!(
             parse_seed(&user.seed().unwrap(), None),

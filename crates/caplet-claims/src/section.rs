@@ -41,8 +41,14 @@ pub enum WasmError {
     )]
     UnsupportedVersion { version: [u8; 4] },
     /// The input ends before a header, size or payload it declares.
-    #[error("the module ends early: at byte {offset}, {needed} more bytes are needed but {available} remain")]
-    Truncated { offset: usize, needed: usize, available: usize },
+    #[error(
+        "the module ends early: at byte {offset}, {needed} more bytes are needed but {available} remain"
+    )]
+    Truncated {
+        offset: usize,
+        needed: usize,
+        available: usize,
+    },
     /// A section size is not a valid LEB128 `u32`.
     #[error("invalid LEB128 size at byte {offset}")]
     BadLeb { offset: usize },
@@ -87,7 +93,10 @@ impl<'a> Section<'a> {
             .ok()
             .and_then(|len| len.checked_add(leb_len))
             .ok_or_else(|| bad_name.clone())?;
-        let name = self.payload.get(leb_len..name_end).ok_or_else(|| bad_name.clone())?;
+        let name = self
+            .payload
+            .get(leb_len..name_end)
+            .ok_or_else(|| bad_name.clone())?;
         let data = self.payload.get(name_end..).ok_or(bad_name)?;
         Ok(Some(CustomSection { name, data }))
     }
@@ -273,7 +282,10 @@ mod tests {
             read_leb_u32(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 0),
             Err(WasmError::BadLeb { offset: 0 })
         );
-        assert!(matches!(read_leb_u32(&[0x80], 0), Err(WasmError::Truncated { .. })));
+        assert!(matches!(
+            read_leb_u32(&[0x80], 0),
+            Err(WasmError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -294,8 +306,14 @@ mod tests {
     #[test]
     fn rejects_bad_headers() {
         assert_eq!(sections(b"").unwrap_err(), WasmError::NotWasm);
-        assert_eq!(sections(b"\x7fELF\x01\0\0\0").unwrap_err(), WasmError::NotWasm);
-        assert!(matches!(sections(b"\0asm\x01").unwrap_err(), WasmError::Truncated { .. }));
+        assert_eq!(
+            sections(b"\x7fELF\x01\0\0\0").unwrap_err(),
+            WasmError::NotWasm
+        );
+        assert!(matches!(
+            sections(b"\0asm\x01").unwrap_err(),
+            WasmError::Truncated { .. }
+        ));
         assert_eq!(
             sections(b"\0asm\x02\0\0\0").unwrap_err(),
             WasmError::UnsupportedVersion {
@@ -322,7 +340,10 @@ mod tests {
         let bytes = module(&[0, 2, 9, b'a']);
         let (_, mut iter) = sections(&bytes).unwrap();
         let section = iter.next().unwrap().unwrap();
-        assert_eq!(section.as_custom(), Err(WasmError::BadCustomName { offset: 8 }));
+        assert_eq!(
+            section.as_custom(),
+            Err(WasmError::BadCustomName { offset: 8 })
+        );
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub enum SignError {
         found: String,
     },
     /// The issuer key has no seed, so it cannot sign.
-    #[error("the issuer key {public_key} has no seed; signing needs the account's seed, not only its public key")]
+    #[error(
+        "the issuer key {public_key} has no seed; signing needs the account's seed, not only its public key"
+    )]
     MissingSeed { public_key: String },
     /// The spec cannot be written as claims.
     #[error("invalid claims: {0}")]
@@ -79,7 +81,9 @@ pub enum SignError {
     #[error("cannot encode or sign the token: {0}")]
     Encoding(String),
     /// The token would exceed [`MAX_TOKEN_BYTES`].
-    #[error("the token would be {len} bytes, over the {max}-byte limit; shorten the capability or tag lists")]
+    #[error(
+        "the token would be {len} bytes, over the {max}-byte limit; shorten the capability or tag lists"
+    )]
     TokenTooLarge { len: usize, max: usize },
 }
 
@@ -217,7 +221,10 @@ mod tests {
         ));
         assert!(matches!(
             sign(MODULE, &spec, &account, &account),
-            Err(SignError::WrongKeyKind { role: "subject", .. })
+            Err(SignError::WrongKeyKind {
+                role: "subject",
+                ..
+            })
         ));
         let public_only = KeyPair::from_public_key(&account.public_key()).unwrap();
         assert!(matches!(

@@ -232,7 +232,9 @@ impl VerifiedClaims {
     /// True when the token grants `contract`; legacy waSCC names match their current ids.
     pub fn has_capability(&self, contract: &str) -> bool {
         let wanted = crate::caps::canonical(contract);
-        self.caps.iter().any(|cap| crate::caps::canonical(cap) == wanted)
+        self.caps
+            .iter()
+            .any(|cap| crate::caps::canonical(cap) == wanted)
     }
     /// Tags.
     pub fn tags(&self) -> &[String] {

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! Interop with the public `wascap` crate (0.16), both ways.
 //!
 //! Caplet promises that actors signed with wash/wascap run under Caplet and that modules signed
@@ -68,7 +73,10 @@ fn caplet_signed_module_is_read_by_wascap_with_the_same_claims() {
     assert_eq!(token.claims.subject, signer.module_key.public_key());
     let meta = token.claims.metadata.as_ref().unwrap();
     assert_eq!(meta.name.as_deref(), Some("Key Value Counter"));
-    assert_eq!(meta.tags, Some(vec!["counter".to_string(), "kv".to_string()]));
+    assert_eq!(
+        meta.tags,
+        Some(vec!["counter".to_string(), "kv".to_string()])
+    );
     assert_eq!(meta.rev, Some(2));
     assert_eq!(meta.ver.as_deref(), Some("0.2.0"));
     assert_eq!(meta.call_alias.as_deref(), Some("counter"));
@@ -125,9 +133,14 @@ fn re_signing_replaces_the_token_in_either_direction() {
     )
     .unwrap();
     let by_caplet = signer.sign(&by_wascap, &ActorSpec::new("Second"));
-    assert_eq!(caplet_claims::scan(&by_caplet.module).unwrap().token_count, 1);
     assert_eq!(
-        verify(&by_caplet.module, &Policy::default()).unwrap().name(),
+        caplet_claims::scan(&by_caplet.module).unwrap().token_count,
+        1
+    );
+    assert_eq!(
+        verify(&by_caplet.module, &Policy::default())
+            .unwrap()
+            .name(),
         Some("Second")
     );
 
@@ -142,7 +155,10 @@ fn re_signing_replaces_the_token_in_either_direction() {
         None,
     );
     let by_wascap_again = embed_claims(&by_caplet.module, &claims, &signer.account).unwrap();
-    assert_eq!(caplet_claims::scan(&by_wascap_again).unwrap().token_count, 1);
+    assert_eq!(
+        caplet_claims::scan(&by_wascap_again).unwrap().token_count,
+        1
+    );
     assert_eq!(
         verify(&by_wascap_again, &Policy::default()).unwrap().name(),
         Some("Third")
@@ -153,7 +169,10 @@ fn re_signing_replaces_the_token_in_either_direction() {
 fn padded_section_sizes_hash_the_same_in_both_implementations() {
     let padded = pad_first_section_size(&module());
     assert_ne!(padded, module());
-    assert_eq!(module_hash(&padded).unwrap(), module_hash(&module()).unwrap());
+    assert_eq!(
+        module_hash(&padded).unwrap(),
+        module_hash(&module()).unwrap()
+    );
 
     let signer = Signer::new();
     let by_wascap = sign_buffer_with_claims(
@@ -174,7 +193,10 @@ fn padded_section_sizes_hash_the_same_in_both_implementations() {
 
     // Signing re-encodes sizes minimally, as wascap does; wascap reads the result.
     let by_caplet = signer.sign(&padded, &ActorSpec::new("Padded"));
-    assert_eq!(caplet_claims::strip_tokens(&by_caplet.module).unwrap(), module());
+    assert_eq!(
+        caplet_claims::strip_tokens(&by_caplet.module).unwrap(),
+        module()
+    );
     assert!(extract_claims(&by_caplet.module).unwrap().is_some());
     verify(&by_caplet.module, &Policy::default()).unwrap();
 }
@@ -214,7 +236,11 @@ fn legacy_token_hashed_over_the_verbatim_module_verifies() {
         })
         .build();
     let mut wrong = padded;
-    append_custom(&mut wrong, "jwt", claims.encode(&signer.account).unwrap().as_bytes());
+    append_custom(
+        &mut wrong,
+        "jwt",
+        claims.encode(&signer.account).unwrap().as_bytes(),
+    );
     assert!(extract_claims(&wrong).unwrap().is_some());
     assert!(matches!(
         verify(&wrong, &Policy::default()),

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! A signed module that was changed in any way is refused, each cause with its own error.
 //!
 //! The host's deny-by-default promise rests on `verify`: a flipped code byte, an edited claim,
@@ -9,8 +14,8 @@
 mod common;
 
 use caplet_claims::{
-    ActorSpec, ClaimsError, KeyClaim, KeyKind, Policy, Segment, TokenError, TokenSection, WasmError,
-    embed_token, generate, verify,
+    ActorSpec, ClaimsError, KeyClaim, KeyKind, Policy, Segment, TokenError, TokenSection,
+    WasmError, embed_token, generate, verify,
 };
 use common::{Signer, append_custom, module, now};
 use data_encoding::BASE64URL_NOPAD;
@@ -36,7 +41,10 @@ fn untouched_module_verifies() {
 fn one_code_byte_flipped_is_a_hash_mismatch() {
     let (_, mut bytes) = signed(&ActorSpec::new("ok"));
     // `i32.const 42; end` in the function body.
-    let at = bytes.windows(3).position(|w| w == [0x41, 42, 0x0b]).unwrap();
+    let at = bytes
+        .windows(3)
+        .position(|w| w == [0x41, 42, 0x0b])
+        .unwrap();
     bytes[at + 1] = 43;
     let err = verify(&bytes, &any()).unwrap_err();
     let ClaimsError::HashMismatch { claimed, actual } = &err else {
@@ -48,12 +56,17 @@ fn one_code_byte_flipped_is_a_hash_mismatch() {
 #[test]
 fn an_edited_claim_is_an_invalid_signature() {
     let (signer, bytes) = signed(&ActorSpec::new("ok"));
-    let jwt = caplet_claims::inspect(&bytes).unwrap().token().as_str().to_string();
+    let jwt = caplet_claims::inspect(&bytes)
+        .unwrap()
+        .token()
+        .as_str()
+        .to_string();
     let mut parts: Vec<String> = jwt.split('.').map(str::to_string).collect();
     let claims = BASE64URL_NOPAD.decode(parts[1].as_bytes()).unwrap();
-    let edited = String::from_utf8(claims)
-        .unwrap()
-        .replace("\"prov\":false", "\"caps\":[\"wasmcloud:httpclient\"],\"prov\":false");
+    let edited = String::from_utf8(claims).unwrap().replace(
+        "\"prov\":false",
+        "\"caps\":[\"wasmcloud:httpclient\"],\"prov\":false",
+    );
     parts[1] = BASE64URL_NOPAD.encode(edited.as_bytes());
     let forged = embed_token(&bytes, &parts.join(".")).unwrap();
     assert_eq!(
@@ -179,13 +192,23 @@ fn an_issuer_outside_the_allow_list_is_refused() {
             allowed: 1
         })
     );
-    assert!(verify(&bytes, &any().allow_issuers([stranger, signer.account.public_key()])).is_ok());
+    assert!(
+        verify(
+            &bytes,
+            &any().allow_issuers([stranger, signer.account.public_key()])
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn two_token_sections_are_refused() {
     let (_, bytes) = signed(&ActorSpec::new("ok"));
-    let jwt = caplet_claims::inspect(&bytes).unwrap().token().as_str().to_string();
+    let jwt = caplet_claims::inspect(&bytes)
+        .unwrap()
+        .token()
+        .as_str()
+        .to_string();
     for name in ["jwt", "wasmcloud_jwt"] {
         let mut doubled = bytes.clone();
         append_custom(&mut doubled, name, jwt.as_bytes());
@@ -214,7 +237,10 @@ fn garbage_token_sections_are_malformed_tokens() {
     let none_alg = format!("{}.{}.", b64(r#"{"typ":"jwt","alg":"none"}"#), b64("{}"));
     let cases: Vec<(Vec<u8>, TokenError)> = vec![
         (b"\xff\xfe\x00garbage".to_vec(), TokenError::NotUtf8),
-        (b"hello world".to_vec(), TokenError::SegmentCount { found: 1 }),
+        (
+            b"hello world".to_vec(),
+            TokenError::SegmentCount { found: 1 },
+        ),
         (
             b"not base64!.x.y".to_vec(),
             TokenError::Base64 {
@@ -281,7 +307,10 @@ fn every_prefix_and_every_single_byte_change_is_refused_without_panic() {
     for len in 0..bytes.len() {
         // A prefix that ends exactly at a section boundary before the token is unsigned;
         // every other prefix is malformed. None verifies.
-        assert!(verify(&bytes[..len], &any()).is_err(), "prefix of {len} bytes");
+        assert!(
+            verify(&bytes[..len], &any()).is_err(),
+            "prefix of {len} bytes"
+        );
     }
     for at in 0..bytes.len() {
         for mask in [0x01u8, 0x80] {

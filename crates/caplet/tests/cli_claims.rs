@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 //! `caplet keys` and `caplet claims` from the outside: the commands a person or a CI job runs.
 //!
 //! Scripts branch on `caplet claims verify`'s exit code, so each failure must keep its own
@@ -51,10 +56,9 @@ impl Env {
 
     /// Writes a small module and returns its path.
     fn module(&self, name: &str) -> PathBuf {
-        let bytes = wat::parse_str(
-            r#"(module (func (export "answer") (result i32) i32.const 42))"#,
-        )
-        .unwrap();
+        let bytes =
+            wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 42))"#)
+                .unwrap();
         let path = self.path(name);
         std::fs::write(&path, bytes).unwrap();
         path
@@ -150,7 +154,10 @@ fn keys_gen_never_overwrites_without_force_and_stdout_writes_no_file() {
 
     let show = env.run(&["keys", "show", path.to_str().unwrap()]);
     assert_success(&show);
-    assert_eq!(stdout(&show).trim(), format!("account {}", replaced.public_key()));
+    assert_eq!(
+        stdout(&show).trim(),
+        format!("account {}", replaced.public_key())
+    );
 }
 
 #[test]
@@ -162,9 +169,28 @@ fn sign_inspect_verify_round_trip_with_the_short_capability_flags() {
         &input,
         "echo_s.wasm",
         &[
-            "--name", "Echo", "-k", "-q", "-g", "-c", "-l", "-b", "--cap", "acme:custom", "-t",
-            "web", "--tag", "demo", "--rev", "4", "--ver", "1.0.0", "--call-alias", "Echo-Svc",
-            "--expires-in", "30d",
+            "--name",
+            "Echo",
+            "-k",
+            "-q",
+            "-g",
+            "-c",
+            "-l",
+            "-b",
+            "--cap",
+            "acme:custom",
+            "-t",
+            "web",
+            "--tag",
+            "demo",
+            "--rev",
+            "4",
+            "--ver",
+            "1.0.0",
+            "--call-alias",
+            "Echo-Svc",
+            "--expires-in",
+            "30d",
         ],
     );
     assert_success(&out);
@@ -215,14 +241,25 @@ fn sign_inspect_verify_round_trip_with_the_short_capability_flags() {
         "Not before:   immediately",
         "Signature:    valid for the issuer",
     ] {
-        assert!(stdout(&human).contains(expected), "{expected:?} in {}", stdout(&human));
+        assert!(
+            stdout(&human).contains(expected),
+            "{expected:?} in {}",
+            stdout(&human)
+        );
     }
 
     let raw = env.run(&["claims", "inspect", "echo_s.wasm", "--raw"]);
     assert_success(&raw);
     assert_eq!(stdout(&raw).trim().split('.').count(), 3);
 
-    let verify = env.run(&["claims", "verify", "echo_s.wasm", "--issuer", &account, "--json"]);
+    let verify = env.run(&[
+        "claims",
+        "verify",
+        "echo_s.wasm",
+        "--issuer",
+        &account,
+        "--json",
+    ]);
     assert_success(&verify);
     let json: serde_json::Value = serde_json::from_str(&stdout(&verify)).unwrap();
     assert_eq!(json["verified"], true);
@@ -246,7 +283,11 @@ fn verify_exit_codes_distinguish_each_failure() {
 
     assert_exit(&verify("m.wasm", &[]), 10, "unsigned");
 
-    let token = caplet_claims::inspect(&signed).unwrap().token().as_str().to_string();
+    let token = caplet_claims::inspect(&signed)
+        .unwrap()
+        .token()
+        .as_str()
+        .to_string();
     let mut doubled = signed.clone();
     append_custom(&mut doubled, "jwt", token.as_bytes());
     std::fs::write(env.path("doubled.wasm"), &doubled).unwrap();
@@ -278,7 +319,10 @@ fn verify_exit_codes_distinguish_each_failure() {
     assert_exit(&verify("forged.wasm", &[]), 15, "signature is not valid");
 
     let mut flipped = signed.clone();
-    let at = flipped.windows(3).position(|w| w == [0x41, 42, 0x0b]).unwrap();
+    let at = flipped
+        .windows(3)
+        .position(|w| w == [0x41, 42, 0x0b])
+        .unwrap();
     flipped[at + 1] = 43;
     std::fs::write(env.path("flipped.wasm"), &flipped).unwrap();
     assert_exit(&verify("flipped.wasm", &[]), 16, "hash mismatch");
@@ -290,14 +334,22 @@ fn verify_exit_codes_distinguish_each_failure() {
     assert_success(&verify("later.wasm", &["--at", "2d"]));
 
     let stranger = generate(KeyKind::Account).public_key();
-    assert_exit(&verify("ok.wasm", &["--issuer", &stranger]), 19, "allow-list");
+    assert_exit(
+        &verify("ok.wasm", &["--issuer", &stranger]),
+        19,
+        "allow-list",
+    );
 
     std::fs::write(env.path("cut.wasm"), &signed[..signed.len() - 20]).unwrap();
     assert_exit(&verify("cut.wasm", &[]), 20, "ends early");
 
     assert_exit(&verify("missing.wasm", &[]), 1, "cannot read");
     let module_key = generate(KeyKind::Module).public_key();
-    assert_exit(&verify("ok.wasm", &["--issuer", &module_key]), 2, "expected account key");
+    assert_exit(
+        &verify("ok.wasm", &["--issuer", &module_key]),
+        2,
+        "expected account key",
+    );
 }
 
 #[test]
@@ -336,7 +388,9 @@ fn sign_finds_keys_by_flag_environment_and_keys_dir() {
     let account = generate(KeyKind::Account);
     let module = generate(KeyKind::Module);
     let out = env.run_with(
-        &["claims", "sign", "svc.wasm", "-o", "env.wasm", "--name", "svc"],
+        &[
+            "claims", "sign", "svc.wasm", "-o", "env.wasm", "--name", "svc",
+        ],
         &[
             ("CAPLET_ISSUER_KEY", &account.seed().unwrap()),
             ("CAPLET_MODULE_KEY", &module.seed().unwrap()),
@@ -356,7 +410,12 @@ fn sign_finds_keys_by_flag_environment_and_keys_dir() {
     let wrong = env.sign(
         &input,
         "x.wasm",
-        &["--name", "svc", "--issuer-key", module_file.to_str().unwrap()],
+        &[
+            "--name",
+            "svc",
+            "--issuer-key",
+            module_file.to_str().unwrap(),
+        ],
     );
     assert_exit(&wrong, 1, "expected account key");
 
@@ -370,8 +429,16 @@ fn sign_finds_keys_by_flag_environment_and_keys_dir() {
     let two = caplet_claims::inspect(&two_bytes).unwrap();
     assert_eq!(one.claims().issuer, issuer);
     assert_eq!(one.claims().subject, two.claims().subject);
+    assert!(
+        !env.keys_dir().join("one_module.nk").exists(),
+        "the signed module kept its key"
+    );
     assert_eq!(two.claims().metadata.name.as_deref(), Some("svc v2"));
-    assert_eq!(caplet_claims::scan(&two_bytes).unwrap().token_count, 1, "re-signing replaces");
+    assert_eq!(
+        caplet_claims::scan(&two_bytes).unwrap().token_count,
+        1,
+        "re-signing replaces"
+    );
 }
 
 #[test]
