@@ -118,8 +118,8 @@ fn print_ratios() {
     );
     for case in ["warm_call_1KiB", "fresh_instance"] {
         let (Some(ours), Some(theirs)) = (
-            mean_ns(&format!("{case}/caplet")),
-            mean_ns(&format!("{case}/wapc")),
+            mean_ns(&format!("{case}_caplet")),
+            mean_ns(&format!("{case}_wapc")),
         ) else {
             println!("{case:<16} (no estimates: run without a filter)");
             continue;
