@@ -121,7 +121,7 @@ async fn host_call(
         binding
     };
     let call = HostCall {
-        module: state.module.to_string(),
+        module: state.module.clone(),
         binding,
         namespace,
         operation,

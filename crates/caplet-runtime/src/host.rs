@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// A boxed, sendable future, the return type of [`HostCallHandler::host_call`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -14,8 +15,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// One guest→host call, exactly as the guest made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostCall {
-    /// Name of the calling module (as given at load), for errors and logs.
-    pub module: String,
+    /// Name of the calling module (as given at load), for errors and logs. Shared, not copied,
+    /// so a host call allocates nothing for it.
+    pub module: Arc<str>,
     /// The link name; waPC hosts treat a blank binding as `"default"`, and so does this field.
     pub binding: String,
     /// The contract id (`wasmcloud:keyvalue`), an actor's public key, or a call alias.

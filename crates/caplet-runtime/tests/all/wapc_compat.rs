@@ -72,7 +72,7 @@ async fn wapc_guest_host_call_reaches_the_handler_with_its_strings() {
     assert_eq!(calls[0].namespace, "sample:namespace");
     assert_eq!(calls[0].operation, "pong");
     assert_eq!(calls[0].payload, b"ping?");
-    assert_eq!(calls[0].module, "wapc_echo");
+    assert_eq!(&*calls[0].module, "wapc_echo");
 }
 
 #[tokio::test]
