@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/lib/packages.sh
+source scripts/lib/packages.sh
+# The Redis and NATS providers are tested against real servers (crates/caplet-testkit).
+ensure_packages "the Redis and NATS provider tests" redis-server:redis-server nats-server:nats-server
+
 bash scripts/build-guests.sh
 
 echo "==> cargo fmt --check"

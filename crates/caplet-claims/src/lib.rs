@@ -20,7 +20,7 @@
 //! # Ok(()) }
 //! ```
 
-pub mod caps;
+pub use caplet_wire::contracts as caps;
 mod embed;
 mod error;
 pub mod human_time;

@@ -1,0 +1,75 @@
+//! `wasmcloud:httpserver`: the provider calls the actor's `HttpServer.HandleRequest` with an
+//! [`HttpRequest`] and expects an [`HttpResponse`] (wasmbus `httpserver.smithy`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::HeaderMap;
+
+/// The operation the HTTP server calls on the actor for each request.
+pub const HANDLE_REQUEST: &str = "HttpServer.HandleRequest";
+
+/// An inbound request, as the actor sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, without the link's path prefix when one is configured.
+    pub path: String,
+    /// The raw query string, without `?`.
+    #[serde(rename = "queryString", default)]
+    pub query_string: String,
+    /// Request headers.
+    #[serde(default)]
+    pub header: HeaderMap,
+    /// The body.
+    #[serde(with = "serde_bytes", default)]
+    pub body: Vec<u8>,
+}
+
+/// The actor's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// The status code; 200 when absent.
+    #[serde(rename = "statusCode", default = "ok")]
+    pub status_code: u16,
+    /// Response headers.
+    #[serde(default)]
+    pub header: HeaderMap,
+    /// The body.
+    #[serde(with = "serde_bytes", default)]
+    pub body: Vec<u8>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+impl Default for HttpResponse {
+    fn default() -> Self {
+        Self {
+            status_code: 200,
+            header: HeaderMap::default(),
+            body: Vec::new(),
+        }
+    }
+}
+
+impl HttpResponse {
+    /// A 200 response with `body` and a `Content-Type` header.
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        let mut header = HeaderMap::new();
+        header.append("Content-Type", content_type);
+        Self {
+            status_code: 200,
+            header,
+            body: body.into(),
+        }
+    }
+
+    /// A response with `status` and a plain-text body.
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        let mut response = Self::ok("text/plain; charset=utf-8", body.into().into_bytes());
+        response.status_code = status;
+        response
+    }
+}
