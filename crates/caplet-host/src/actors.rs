@@ -1,0 +1,141 @@
+//! The actor table: each running actor's identity and its *current* version.
+//!
+//! A version is swapped with one atomic pointer store, so a call that already took the old
+//! version finishes on it while new calls take the new one (hot swap). Lookups by id, name or
+//! call alias take a read lock on a small map and clone an `Arc`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use arc_swap::ArcSwap;
+use caplet_provider_api::ActorRef;
+use caplet_runtime::ActorModule;
+
+use crate::policy::Admission;
+
+/// One loaded version of an actor: its compiled module (with its instance pool) and claims.
+pub struct ActorVersion {
+    /// The compiled module and its warm instances.
+    pub module: ActorModule,
+    /// What the claims allow.
+    pub admission: Admission,
+    /// Warm instances asked for.
+    pub instances: u32,
+}
+
+/// A running actor.
+pub struct ActorEntry {
+    /// Its identity as providers see it.
+    pub actor: ActorRef,
+    current: ArcSwap<ActorVersion>,
+}
+
+impl ActorEntry {
+    /// A new entry serving `version`.
+    pub fn new(actor: ActorRef, version: ActorVersion) -> Self {
+        Self {
+            actor,
+            current: ArcSwap::from_pointee(version),
+        }
+    }
+
+    /// The version new calls go to.
+    pub fn current(&self) -> Arc<ActorVersion> {
+        self.current.load_full()
+    }
+
+    /// Makes `version` current and returns the previous one.
+    pub fn swap(&self, version: ActorVersion) -> Arc<ActorVersion> {
+        self.current.swap(Arc::new(version))
+    }
+}
+
+#[derive(Default)]
+struct Maps {
+    by_id: HashMap<Arc<str>, Arc<ActorEntry>>,
+    by_name: HashMap<Arc<str>, Arc<ActorEntry>>,
+    by_alias: HashMap<String, Arc<ActorEntry>>,
+}
+
+/// The running actors, by id, name and call alias.
+#[derive(Default)]
+pub struct ActorTable {
+    maps: RwLock<Maps>,
+}
+
+impl ActorTable {
+    /// Adds `entry`. Fails (returning why) when its name, id or alias is taken.
+    pub fn insert(&self, entry: Arc<ActorEntry>) -> Result<(), String> {
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        if maps.by_name.contains_key(&entry.actor.name) {
+            return Err(String::new());
+        }
+        if let Some(other) = maps.by_id.get(&entry.actor.id) {
+            return Err(format!(
+                " as `{}` (same module key {})",
+                other.actor.name, entry.actor.id
+            ));
+        }
+        let alias = entry.current().admission.call_alias().map(str::to_string);
+        if let Some(alias) = alias {
+            if let Some(other) = maps.by_alias.get(&alias) {
+                return Err(format!(
+                    ": call alias `{alias}` is already used by `{}`",
+                    other.actor.name
+                ));
+            }
+            maps.by_alias.insert(alias, entry.clone());
+        }
+        maps.by_id.insert(entry.actor.id.clone(), entry.clone());
+        maps.by_name.insert(entry.actor.name.clone(), entry);
+        Ok(())
+    }
+
+    /// Removes the actor named `name`.
+    pub fn remove(&self, name: &str) -> Option<Arc<ActorEntry>> {
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        let entry = maps.by_name.remove(name)?;
+        maps.by_id.remove(&entry.actor.id);
+        maps.by_alias.retain(|_, other| !Arc::ptr_eq(other, &entry));
+        Some(entry)
+    }
+
+    /// The actor with this id (`M...`).
+    pub fn by_id(&self, id: &str) -> Option<Arc<ActorEntry>> {
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        maps.by_id.get(id).cloned()
+    }
+
+    /// The actor with this manifest name.
+    pub fn by_name(&self, name: &str) -> Option<Arc<ActorEntry>> {
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        maps.by_name.get(name).cloned()
+    }
+
+    /// The target of an actor-to-actor host call: a public key or a call alias.
+    pub fn call_target(&self, namespace: &str) -> Option<Arc<ActorEntry>> {
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        maps.by_id
+            .get(namespace)
+            .or_else(|| maps.by_alias.get(namespace))
+            .cloned()
+    }
+
+    /// The actor with this name, id or alias.
+    pub fn find(&self, reference: &str) -> Option<Arc<ActorEntry>> {
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        maps.by_name
+            .get(reference)
+            .or_else(|| maps.by_id.get(reference))
+            .or_else(|| maps.by_alias.get(reference))
+            .cloned()
+    }
+
+    /// Every running actor, sorted by name.
+    pub fn all(&self) -> Vec<Arc<ActorEntry>> {
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<_> = maps.by_name.values().cloned().collect();
+        all.sort_by(|a, b| a.actor.name.cmp(&b.actor.name));
+        all
+    }
+}

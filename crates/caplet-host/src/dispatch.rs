@@ -1,0 +1,115 @@
+//! Calling actors: the one path every call into an actor takes, whether it comes from a
+//! provider (HTTP request, message), from another actor, or from the host's own API.
+//!
+//! It takes the actor's current version at call time (so a swap applies to the next call),
+//! counts the call as in flight (so shutdown can wait for it), and turns runtime errors into a
+//! [`DispatchError`] that says whose fault it was.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+
+use caplet_provider_api::{ActorDispatcher, ActorRef, BoxFuture, DispatchError};
+use caplet_runtime::CallError;
+
+use crate::actors::ActorEntry;
+use crate::host::HostInner;
+use crate::router::CallContext;
+
+/// Runs `operation` on `entry`'s current version. `parent` is the calling actor's context for
+/// actor-to-actor calls.
+pub(crate) async fn invoke(
+    host: &Arc<HostInner>,
+    entry: Arc<ActorEntry>,
+    operation: &str,
+    payload: &[u8],
+    parent: Option<Arc<CallContext>>,
+) -> Result<Vec<u8>, DispatchError> {
+    let context = CallContext::new(host.clone(), entry, parent);
+    let module = context.version.module.clone();
+    let result = module.call(operation, payload, context.clone()).await;
+    result.map_err(|error| classify(error, context.take_unavailable()))
+}
+
+/// Maps a runtime error to the dispatch error providers act on.
+fn classify(error: CallError, unavailable: Option<String>) -> DispatchError {
+    match error {
+        CallError::Guest { message } => match unavailable {
+            Some(reason) => DispatchError::CapabilityUnavailable(reason),
+            None => DispatchError::ActorFailed(message),
+        },
+        CallError::Deadline { .. } => DispatchError::Timeout(error.to_string()),
+        CallError::Capacity { .. } => DispatchError::Overloaded(error.to_string()),
+        CallError::PayloadTooLarge { .. } => DispatchError::Rejected(error.to_string()),
+        CallError::MemoryLimit { .. }
+        | CallError::StackOverflow { .. }
+        | CallError::Trap { .. }
+        | CallError::Init { .. } => DispatchError::ActorCrashed(error.to_string()),
+    }
+}
+
+/// Counts one external call as in flight for as long as it lives.
+pub(crate) struct InFlight<'a>(&'a HostInner);
+
+impl<'a> InFlight<'a> {
+    pub(crate) fn enter(host: &'a HostInner) -> Self {
+        host.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(host)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// The [`ActorDispatcher`] handed to providers. It holds the host weakly, so providers kept
+/// by the host do not keep the host alive.
+#[derive(Clone)]
+pub struct HostDispatcher {
+    pub(crate) host: Weak<HostInner>,
+}
+
+impl ActorDispatcher for HostDispatcher {
+    fn call_actor<'a>(
+        &'a self,
+        actor: &'a ActorRef,
+        operation: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, DispatchError>> {
+        Box::pin(async move {
+            let Some(host) = self.host.upgrade() else {
+                return Err(DispatchError::Overloaded(
+                    "the host has stopped".to_string(),
+                ));
+            };
+            host.call_entry_by_id(actor, operation, &payload).await
+        })
+    }
+}
+
+impl HostInner {
+    /// An external call (from a provider or the host API) to the actor with `actor.id`.
+    pub(crate) async fn call_entry_by_id(
+        self: &Arc<Self>,
+        actor: &ActorRef,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, DispatchError> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(DispatchError::Overloaded(
+                "the host is shutting down".to_string(),
+            ));
+        }
+        let Some(entry) = self.actors.by_id(&actor.id) else {
+            return Err(DispatchError::ActorNotRunning(format!(
+                "actor `{}` is not running on this host",
+                actor.name
+            )));
+        };
+        let _in_flight = InFlight::enter(self);
+        invoke(self, entry, operation, payload, None).await
+    }
+}
