@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds every guest of the guests/ workspace for wasm32-unknown-unknown (release profile) and
 # copies each module to guests/out/<crate name with - replaced by _>.wasm (git-ignored), where
-# the host's tests load them with include_bytes!.
+# the host's tests load them with include_bytes!. The workspace's members include the example
+# actors under examples/; when the examples' signing key is available (maintainers), the script
+# then signs them into their example folders (scripts/sign-examples.sh), otherwise it says so
+# in one line and stops there.
 #
 # Toolchain routes, tried in this order (docs/guests.md, shared/reference/wasm-toolchain.md):
 #   rustup  - `rustup target list --installed` lists wasm32-unknown-unknown: plain cargo build.
@@ -124,17 +127,38 @@ else
 fi
 
 # --- copy the modules -----------------------------------------------------------------------
+# The members of the guests workspace, as written in guests/Cargo.toml (paths relative to
+# guests/, some outside it: the example actors live in examples/). One per line.
+workspace_members() {
+	awk '
+		/^members[[:space:]]*=/ { inside = 1 }
+		inside {
+			line = $0
+			sub(/#.*/, "", line)
+			while (match(line, /"[^"]+"/)) {
+				print substr(line, RSTART + 1, RLENGTH - 2)
+				line = substr(line, RSTART + RLENGTH)
+			}
+			if ($0 ~ /\]/) exit
+		}
+	' "$guests/Cargo.toml"
+}
+
 # Copy only what changed, so unchanged modules keep their mtime and the host does not rebuild.
 mkdir -p "$out"
 built="$target_dir/$TARGET/release"
 produced=()
-for manifest in "$guests"/*/Cargo.toml; do
+for member in $(workspace_members); do
+	manifest="$guests/$member/Cargo.toml"
+	[[ -f "$manifest" ]] || die "guests/Cargo.toml lists member $member, but $manifest does not exist"
 	grep -q 'cdylib' "$manifest" || continue
 	crate="$(awk -F'"' '/^name = /{print $2; exit}' "$manifest")"
 	[[ -n "$crate" ]] || die "no package name in $manifest"
 	module="${crate//-/_}.wasm"
-	[[ -f "$built/$module" ]] ||
-		die "$crate did not produce $built/$module (is it listed in guests/Cargo.toml members?)"
+	[[ -f "$built/$module" ]] || die "$crate did not produce $built/$module"
+	if [[ " ${produced[*]} " == *" $module "* ]]; then
+		die "two guests produce $module; rename one crate (the module is named after the crate)"
+	fi
 	if cmp -s "$built/$module" "$out/$module"; then
 		state=unchanged
 	else
@@ -145,7 +169,7 @@ for manifest in "$guests"/*/Cargo.toml; do
 	produced+=("$module")
 	printf '  %-20s %9d bytes  %s\n' "$module" "$(wc -c <"$out/$module")" "$state"
 done
-[[ ${#produced[@]} -gt 0 ]] || die "no cdylib guests found under $guests"
+[[ ${#produced[@]} -gt 0 ]] || die "no cdylib guests among the members of guests/Cargo.toml"
 
 # Drop modules of guests that no longer exist.
 for stale in "$out"/*.wasm; do

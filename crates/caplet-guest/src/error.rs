@@ -36,10 +36,25 @@ pub enum GuestError {
         purpose: &'static str,
     },
     /// A host call was made outside a Wasm module. Host calls exist only inside a Wasm module
-    /// run by a waPC host; native builds (unit tests) get this error instead.
+    /// run by a waPC host; native builds (unit tests) get this error instead, unless the test
+    /// installed a fake host with `testing::mock_host`.
     NotInWasm {
         /// `binding/namespace/operation` of the attempted call.
         target: String,
+    },
+    /// A typed client could not encode its request as MessagePack.
+    Encode {
+        /// The contract operation, e.g. `KeyValue.Set`.
+        operation: String,
+        /// Why, from the encoder.
+        reason: String,
+    },
+    /// The host's answer to a typed client's call is not the message the contract defines.
+    Decode {
+        /// The contract operation, e.g. `KeyValue.Increment`.
+        operation: String,
+        /// Why, from the decoder (names the expected message type).
+        reason: String,
     },
 }
 
@@ -61,7 +76,17 @@ impl fmt::Display for GuestError {
             Self::NotInWasm { target } => write!(
                 f,
                 "host call {target} is unavailable: host calls exist only inside a Wasm module \
-                 run by a waPC host (this is a native build)"
+                 run by a waPC host (this is a native build; unit tests can answer host calls \
+                 with caplet_guest::testing::mock_host)"
+            ),
+            Self::Encode { operation, reason } => {
+                write!(f, "cannot encode the {operation} request: {reason}")
+            }
+            Self::Decode { operation, reason } => write!(
+                f,
+                "cannot decode the answer to {operation}: {reason}; the capability answered with \
+                 a message this SDK does not expect (is the link bound to a provider of that \
+                 contract?)"
             ),
         }
     }

@@ -3,7 +3,8 @@
 //! A call succeeds only when `__host_call` returns exactly 1 (as in wapc-guest 1.x); the guest
 //! then reads `__host_response`, otherwise `__host_error`. The ABI sits behind [`HostCallAbi`] so
 //! these rules are unit-tested natively. Native builds have no host: [`host_call`] returns
-//! [`GuestError::NotInWasm`] there. Typed per-contract clients build on [`host_call`].
+//! [`GuestError::NotInWasm`] there, unless a test installed a fake with `testing::mock_host`.
+//! The typed per-contract clients in `contracts` build on [`host_call`].
 
 use crate::error::GuestError;
 
@@ -28,7 +29,8 @@ pub(crate) trait HostCallAbi {
 ///
 /// # Errors
 /// [`GuestError::Host`] with the host's message when the host reports a failure;
-/// [`GuestError::NotInWasm`] when not running inside a Wasm module;
+/// [`GuestError::NotInWasm`] when not running inside a Wasm module (and no
+/// `testing::mock_host` fake is installed on this thread);
 /// [`GuestError::OutOfMemory`] if the response or error text cannot be buffered.
 pub fn host_call(
     binding: &str,
@@ -48,9 +50,10 @@ pub fn host_call(
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = payload;
-        Err(GuestError::NotInWasm {
-            target: format!("{binding}/{namespace}/{operation}"),
+        crate::testing::call_mock(binding, namespace, operation, payload).unwrap_or_else(|| {
+            Err(GuestError::NotInWasm {
+                target: format!("{binding}/{namespace}/{operation}"),
+            })
         })
     }
 }

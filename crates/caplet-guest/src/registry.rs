@@ -57,7 +57,8 @@ pub(crate) static REGISTRY: Registry = Registry::new();
 /// Registers `handler` to answer the waPC operation `operation`.
 ///
 /// Call it from `wapc_init` (which the host runs once after instantiation). Registering the same
-/// name again replaces the earlier handler.
+/// name again replaces the earlier handler. The first call also installs the SDK's panic hook,
+/// which sends a panic's message and location to the host's log before the module aborts.
 ///
 /// ```
 /// use caplet_guest::HandlerResult;
@@ -74,6 +75,7 @@ pub fn register<F>(operation: &str, handler: F)
 where
     F: Fn(&[u8]) -> HandlerResult<Vec<u8>> + Send + Sync + 'static,
 {
+    crate::panic::install_hook();
     REGISTRY.register(operation, handler);
 }
 

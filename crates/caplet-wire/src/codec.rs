@@ -60,6 +60,11 @@ mod tests {
     #[test]
     fn decode_errors_name_the_message_type() {
         let error = decode::<GetResponse>(&[0xc1]).unwrap_err();
-        assert!(error.to_string().starts_with("malformed GetResponse message"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("malformed GetResponse message"),
+            "{error}"
+        );
     }
 }

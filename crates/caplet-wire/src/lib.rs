@@ -12,8 +12,8 @@
 
 pub mod codec;
 pub mod contracts;
-pub mod health;
 pub mod headers;
+pub mod health;
 pub mod httpclient;
 pub mod httpserver;
 pub mod keyvalue;

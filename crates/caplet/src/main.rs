@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the actors, providers and links of a manifest (caplet.toml) until Ctrl-C.
+    Up(cmd::up::UpArgs),
     /// Run an exported function of a plain core module and print its results.
     Invoke(cmd::invoke::InvokeArgs),
     /// Run one waPC operation of an actor, standalone, and print the response.
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Up(args) => cmd::up::run(args),
         Command::Invoke(args) => cmd::invoke::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Keys(args) => cmd::keys::run(args),
@@ -52,8 +55,9 @@ fn main() -> ExitCode {
 /// Logs go to stderr so that command output on stdout stays machine-readable.
 /// `RUST_LOG` selects the level; the default shows warnings and guest console output.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,caplet_runtime::guest=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,caplet_runtime::guest=info,caplet::actor=info")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -5,3 +5,4 @@ pub mod claims;
 pub mod invoke;
 pub mod keys;
 pub mod run_opts;
+pub mod up;

@@ -1,0 +1,293 @@
+//! The client's connector: resolves the host once, checks every address against the
+//! link's allow-list, and connects only to addresses that passed, so no second DNS lookup can
+//! swap in another address (DNS rebinding). Then TLS (rustls, webpki roots) for `https`.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use caplet_provider_api::ActorRef;
+use hyper::Uri;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::CONNECT_TIMEOUT;
+use super::allow::{AllowList, Host, Matched};
+
+/// Why a connection was not made; the provider maps it to a `ProviderError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConnectError {
+    BadRequest(String),
+    Denied(String),
+    Unavailable(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BadRequest(m) | Self::Denied(m) | Self::Unavailable(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// A link's allow-list with the names its messages use.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub allow: AllowList,
+    pub actor: ActorRef,
+    pub link_name: String,
+}
+
+/// Where a URL points, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub https: bool,
+    pub host: Host,
+    pub port: u16,
+}
+
+impl Target {
+    /// Scheme `http`/`https`, a host, no user info; the port defaults to 80/443.
+    pub(crate) fn from_uri(uri: &Uri) -> Result<Self, String> {
+        let https = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("http") => false,
+            Some("https") => true,
+            Some(other) => {
+                return Err(format!(
+                    "scheme `{other}` is not supported; use http:// or https://"
+                ));
+            }
+            None => return Err("the URL is not absolute; write http://host/path".into()),
+        };
+        let authority = uri
+            .authority()
+            .ok_or("the URL has no host; write http://host/path")?;
+        if authority.as_str().contains('@') {
+            return Err(
+                "user info in URLs (user:password@host) is not supported; send an \
+                 Authorization header instead"
+                    .into(),
+            );
+        }
+        let host = Host::parse(authority.host())?;
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        Ok(Self { https, host, port })
+    }
+}
+
+impl Policy {
+    /// The first check: the URL's host against `allowed_hosts`.
+    pub(crate) fn check_host(&self, target: &Target) -> Result<Matched, ConnectError> {
+        self.allow
+            .match_host(&target.host, target.port)
+            .ok_or_else(|| {
+                let host = &target.host;
+                ConnectError::Denied(format!(
+                    "http client: host {host} (port {}) is not in allowed_hosts for actor {} \
+                     (link {}); add `{host}` to the link's allowed_hosts to permit it",
+                    target.port, self.actor, self.link_name
+                ))
+            })
+    }
+
+    /// The second check: every resolved address.
+    fn check_addrs(
+        &self,
+        target: &Target,
+        matched: Matched,
+        addrs: &[SocketAddr],
+    ) -> Result<(), ConnectError> {
+        for addr in addrs {
+            if let Err(class) = self.allow.check_addr(matched, addr.ip(), target.port) {
+                let host = &target.host;
+                let ip = addr.ip().to_canonical();
+                return Err(ConnectError::Denied(format!(
+                    "http client: host {host} resolves to {ip}, a {class} address, which actor \
+                     {} (link {}) may reach only when allowed_hosts lists the host name or that \
+                     address exactly (wildcards do not count); add `{host}` or `{ip}` to the \
+                     link's allowed_hosts to permit it",
+                    self.actor, self.link_name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `hyper_util` connector of one link.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    policy: Arc<Policy>,
+    tls: TlsConnector,
+}
+
+impl Connector {
+    pub(crate) fn new(policy: Arc<Policy>, tls: Arc<rustls::ClientConfig>) -> Self {
+        Self {
+            policy,
+            tls: TlsConnector::from(tls),
+        }
+    }
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = TokioIo<Stream>;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.connect(&uri).await.map(TokioIo::new) })
+    }
+}
+
+impl Connector {
+    async fn connect(&self, uri: &Uri) -> Result<Stream, ConnectError> {
+        let target = Target::from_uri(uri).map_err(ConnectError::BadRequest)?;
+        let matched = self.policy.check_host(&target)?;
+        let addrs = resolve(&target).await?;
+        self.policy.check_addrs(&target, matched, &addrs)?;
+        let tcp = connect_any(&target, &addrs).await?;
+        if !target.https {
+            return Ok(Stream::Plain(tcp));
+        }
+        let server_name = match &target.host {
+            Host::Name(name) => ServerName::try_from(name.clone())
+                .map_err(|e| ConnectError::BadRequest(format!("TLS server name {name}: {e}")))?,
+            Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
+        };
+        let tls = self.tls.connect(server_name, tcp).await.map_err(|e| {
+            ConnectError::Unavailable(format!(
+                "http client: TLS handshake with {}:{} failed: {e}",
+                target.host, target.port
+            ))
+        })?;
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+}
+
+/// Every address of the target: an IP literal as it is, a name through the system resolver
+/// (once).
+async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, ConnectError> {
+    let name = match &target.host {
+        Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, target.port)]),
+        Host::Name(name) => name,
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), target.port))
+        .await
+        .map_err(|e| {
+            ConnectError::Unavailable(format!("http client: cannot resolve host {name}: {e}"))
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(ConnectError::Unavailable(format!(
+            "http client: host {name} resolves to no address"
+        )));
+    }
+    Ok(addrs)
+}
+
+/// Connects to the first address that answers, each within [`CONNECT_TIMEOUT`].
+async fn connect_any(target: &Target, addrs: &[SocketAddr]) -> Result<TcpStream, ConnectError> {
+    let mut errors = Vec::new();
+    for addr in addrs {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
+            Err(_) => errors.push(format!("{addr}: no answer within {CONNECT_TIMEOUT:?}")),
+        }
+    }
+    Err(ConnectError::Unavailable(format!(
+        "http client: cannot connect to {}:{} ({})",
+        target.host,
+        target.port,
+        errors.join("; ")
+    )))
+}
+
+/// A plain or TLS connection.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Connection for Stream {
+    fn connected(&self) -> Connected {
+        Connected::new()
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            Self::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

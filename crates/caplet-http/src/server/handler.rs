@@ -1,0 +1,230 @@
+//! One inbound request: route it, read the body under its limit, call the actor through the
+//! host and turn its `HttpResponse` (or the dispatch error) into the HTTP response. Error
+//! bodies are short plain text: the status and the host's message, never internal details.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use caplet_provider_api::{ActorDispatcher, DispatchError};
+use caplet_wire::httpserver::{HANDLE_REQUEST, HttpRequest, HttpResponse};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Incoming};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+
+use super::MAX_ERROR_MESSAGE_BYTES;
+use super::routes::RouteTable;
+
+/// What every connection of one listener shares.
+pub(crate) struct Shared {
+    pub dispatcher: Arc<dyn ActorDispatcher>,
+    pub routes: ArcSwap<RouteTable>,
+    pub body_read_timeout: Duration,
+}
+
+/// Serves one request; every failure becomes a response.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let (route, path) = {
+        let table = shared.routes.load();
+        match table.find(parts.uri.path()) {
+            Some((route, path)) => (Arc::clone(route), path.to_owned()),
+            None => return Ok(text(StatusCode::NOT_FOUND, "no route for this path")),
+        }
+    };
+    let body = match read_body(body, route.max_body_bytes, shared.body_read_timeout).await {
+        Ok(body) => body,
+        Err(response) => return Ok(response),
+    };
+    let request = HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        path,
+        query_string: parts.uri.query().unwrap_or_default().to_owned(),
+        header: wire_headers(&parts.headers),
+        body,
+    };
+    let payload = match caplet_wire::encode(&request) {
+        Ok(payload) => payload,
+        Err(error) => {
+            tracing::warn!(actor = %route.actor, %error, "cannot encode an HttpRequest");
+            return Ok(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the request",
+            ));
+        }
+    };
+    drop(request);
+    let result = shared
+        .dispatcher
+        .call_actor(&route.actor, HANDLE_REQUEST, payload)
+        .await;
+    Ok(match result {
+        Ok(bytes) => actor_response(&bytes).unwrap_or_else(|reason| {
+            tracing::warn!(actor = %route.actor, reason, "actor returned a malformed HttpResponse");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "actor returned a malformed HttpResponse",
+            )
+        }),
+        Err(error) => dispatch_error(&route.actor, &error),
+    })
+}
+
+/// The whole body, or the response that refuses it: 413 over `limit` (before reading when
+/// the length is announced), 408 when it does not arrive within `timeout`.
+async fn read_body(
+    body: Incoming,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, Response<Full<Bytes>>> {
+    let too_large = || {
+        text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    if body.size_hint().lower() > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(too_large());
+    }
+    if body.is_end_stream() {
+        return Ok(Vec::new());
+    }
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(Vec::from(collected.to_bytes())),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(too_large()),
+        Ok(Err(error)) => Err(text(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot read the request body: {error}"),
+        )),
+        Err(_) => Err(text(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!("request body not received within {timeout:?}"),
+        )),
+    }
+}
+
+/// Request headers as the actor sees them: lower-case names, values in order; bytes that are
+/// not UTF-8 are replaced (U+FFFD).
+fn wire_headers(headers: &hyper::HeaderMap) -> caplet_wire::HeaderMap {
+    let mut wire = std::collections::HashMap::with_capacity(headers.keys_len());
+    for name in headers.keys() {
+        let values = headers
+            .get_all(name)
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        wire.insert(name.as_str().to_owned(), values);
+    }
+    caplet_wire::HeaderMap(wire)
+}
+
+/// Decodes the actor's answer. Framing headers (`content-length`, `transfer-encoding`,
+/// `connection`) are hyper's to set and are dropped.
+fn actor_response(bytes: &[u8]) -> Result<Response<Full<Bytes>>, String> {
+    let answer: HttpResponse = caplet_wire::decode(bytes).map_err(|e| e.to_string())?;
+    let status = StatusCode::from_u16(answer.status_code)
+        .ok()
+        .filter(|status| !status.is_informational())
+        .ok_or_else(|| format!("invalid status code {}", answer.status_code))?;
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, values) in answer.header.0 {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid header name {name:?}"))?;
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::CONNECTION
+        {
+            continue;
+        }
+        for value in values {
+            let value = HeaderValue::from_maybe_shared(Bytes::from(value))
+                .map_err(|_| format!("invalid value for header {name}"))?;
+            headers.append(name.clone(), value);
+        }
+    }
+    Ok(response)
+}
+
+/// The response for a failed dispatch: its status and its message, cut to
+/// [`MAX_ERROR_MESSAGE_BYTES`].
+fn dispatch_error(
+    actor: &caplet_provider_api::ActorRef,
+    error: &DispatchError,
+) -> Response<Full<Bytes>> {
+    let status =
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::warn!(%actor, %error, status = status.as_u16(), "actor call failed");
+    }
+    let message = error.message();
+    let cut = message.floor_char_boundary(MAX_ERROR_MESSAGE_BYTES);
+    let message = message.get(..cut).unwrap_or_default();
+    text(status, message)
+}
+
+/// A `text/plain` response: `"<code> <reason>: <message>"`.
+pub(crate) fn text(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = format!(
+        "{} {}: {message}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_responses_map_status_headers_and_body() {
+        let mut answer = HttpResponse::text(201, "made");
+        answer.header.append("x-a", "1");
+        answer.header.append("x-a", "2");
+        answer.header.append("Content-Length", "999");
+        let response = actor_response(&caplet_wire::encode(&answer).unwrap()).unwrap();
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers().get_all("x-a").iter().count(), 2);
+        assert!(response.headers().get("content-length").is_none());
+        for bad in [
+            HttpResponse::text(99, ""),
+            HttpResponse::text(101, ""),
+            HttpResponse {
+                header: caplet_wire::HeaderMap(
+                    [("bad name".to_owned(), vec!["v".to_owned()])].into(),
+                ),
+                ..HttpResponse::default()
+            },
+        ] {
+            assert!(actor_response(&caplet_wire::encode(&bad).unwrap()).is_err());
+        }
+        assert!(actor_response(b"\xc1").is_err());
+    }
+
+    #[test]
+    fn dispatch_errors_keep_a_bounded_message() {
+        let actor = caplet_provider_api::ActorRef {
+            id: "a".into(),
+            name: "a".into(),
+        };
+        let long = "é".repeat(MAX_ERROR_MESSAGE_BYTES);
+        let response = dispatch_error(&actor, &DispatchError::ActorFailed(long));
+        assert_eq!(response.status(), 500);
+        let response = dispatch_error(&actor, &DispatchError::Timeout("slow".into()));
+        assert_eq!(response.status(), 504);
+    }
+}

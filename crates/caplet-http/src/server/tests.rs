@@ -1,0 +1,124 @@
+//! Timeouts, with [`Timing`] shortened so the tests run in milliseconds.
+
+use std::time::{Duration, Instant};
+
+use caplet_provider_api::DispatchError;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::*;
+
+/// Answers 200 after `delay`.
+struct Slow(Duration);
+
+impl ActorDispatcher for Slow {
+    fn call_actor<'a>(
+        &'a self,
+        _actor: &'a ActorRef,
+        _operation: &'a str,
+        _payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, DispatchError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.0).await;
+            Ok(caplet_wire::encode(&caplet_wire::httpserver::HttpResponse::default()).unwrap())
+        })
+    }
+}
+
+const SHORT: Timing = Timing {
+    header_read_timeout: Duration::from_millis(200),
+    body_read_timeout: Duration::from_millis(200),
+    shutdown_grace: Duration::from_millis(200),
+};
+
+async fn started(delay: Duration) -> (HttpServer, SocketAddr) {
+    let server = HttpServer::new(&ProviderConfig::new(), Arc::new(Slow(delay)))
+        .unwrap()
+        .with_timing(SHORT);
+    let link = LinkDefinition {
+        actor: ActorRef {
+            id: "a".into(),
+            name: "a".into(),
+        },
+        contract_id: caplet_wire::contracts::HTTP_SERVER.into(),
+        link_name: "default".into(),
+        values: [("address".to_owned(), "127.0.0.1:0".to_owned())].into(),
+    };
+    let actor = link.actor.clone();
+    server.bind(link).await.unwrap();
+    let addr = server.local_addr(&actor, "default").unwrap();
+    (server, addr)
+}
+
+/// Reads until EOF (or 2 s); returns what arrived.
+async fn read_all(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_slow_request_head_is_disconnected() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let begun = Instant::now();
+    let reply = read_all(&mut stream).await;
+    assert!(
+        begun.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        begun.elapsed()
+    );
+    assert!(!reply.contains("200"), "{reply}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_request_body_gets_408() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    let reply = read_all(&mut stream).await;
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_cuts_requests_that_outlive_the_grace_period() {
+    let (server, addr) = started(Duration::from_secs(5)).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let begun = Instant::now();
+    server.shutdown().await;
+    assert!(
+        begun.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        begun.elapsed()
+    );
+    assert_eq!(read_all(&mut stream).await, "");
+}
+
+#[tokio::test]
+async fn health_names_a_stopped_listener() {
+    let (server, addr) = started(Duration::ZERO).await;
+    assert!(server.health().await.is_ok());
+    // Stop the accept loop behind the provider's back, as a crash would.
+    {
+        let state = server.lock();
+        let listener = state.listeners.values().next().unwrap();
+        listener.stop.send_replace(true);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let error = server.health().await.unwrap_err();
+    assert!(error.contains(&addr.to_string()), "{error}");
+}

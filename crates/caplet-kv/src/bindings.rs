@@ -1,0 +1,86 @@
+//! The record of which (actor, link name) pairs are bound to a provider, and with what.
+//!
+//! The host only forwards calls it has authorised, but a link can be removed while a call is in
+//! flight; both providers look the caller up here first and answer `NotBound` when the link is
+//! gone, so a removed link stops working at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use caplet_provider_api::{ActorRef, ProviderError};
+
+/// (actor id → link name → T), behind a mutex held only for map operations.
+#[derive(Debug)]
+pub(crate) struct Bindings<T> {
+    map: Mutex<HashMap<Arc<str>, HashMap<String, T>>>,
+}
+
+impl<T> Default for Bindings<T> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> Bindings<T> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, HashMap<String, T>>> {
+        // Nothing panics while the lock is held, but a poisoned map is still consistent.
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records (or replaces) the binding of `actor` through `link_name`.
+    pub(crate) fn insert(&self, actor: &ActorRef, link_name: &str, value: T) {
+        self.lock()
+            .entry(actor.id.clone())
+            .or_default()
+            .insert(link_name.to_owned(), value);
+    }
+
+    /// Forgets the binding; returns what it held.
+    pub(crate) fn remove(&self, actor: &ActorRef, link_name: &str) -> Option<T> {
+        let mut map = self.lock();
+        let links = map.get_mut(&*actor.id)?;
+        let removed = links.remove(link_name);
+        if links.is_empty() {
+            map.remove(&*actor.id);
+        }
+        removed
+    }
+
+    /// What the binding holds, or `NotBound` naming the actor, the link and the provider.
+    pub(crate) fn get(
+        &self,
+        actor: &ActorRef,
+        link_name: &str,
+        implementation: &str,
+    ) -> Result<T, ProviderError> {
+        self.lock()
+            .get(&*actor.id)
+            .and_then(|links| links.get(link_name))
+            .cloned()
+            .ok_or_else(|| {
+                ProviderError::NotBound(format!(
+                    "actor {} ({}) has no link named \"{link_name}\" to the {implementation} \
+                     key-value provider ({}); add the link in the manifest or through the \
+                     control API",
+                    actor.name,
+                    actor.id,
+                    caplet_wire::contracts::KEY_VALUE
+                ))
+            })
+    }
+
+    /// Every bound value, for finding which connections are still in use.
+    pub(crate) fn values(&self) -> Vec<T> {
+        self.lock()
+            .values()
+            .flat_map(|links| links.values().cloned())
+            .collect()
+    }
+
+    /// Forgets every binding (shutdown).
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+}

@@ -1,0 +1,18 @@
+//! From manifest to running host: what `caplet up` does between parsing and serving.
+//!
+//! [`preflight`] checks everything a manifest implies before anything starts: each provider's
+//! config and each link's values (by the provider's own validator), and each actor's module and
+//! claims against the manifest's issuers. Every problem is reported together, at its line.
+//! [`launch`] then builds the runtime and host and starts, in order, actors (verified, compiled,
+//! warmed), providers, and links; if any step fails, what started is shut down again.
+//!
+//! The [`catalog`] is the only place that names concrete providers, so the host stays generic.
+
+pub mod catalog;
+mod launch;
+mod limits;
+mod preflight;
+
+pub use launch::{LaunchError, Running, launch};
+pub use limits::{engine_limits, runtime_limits};
+pub use preflight::preflight;

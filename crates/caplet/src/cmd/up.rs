@@ -1,0 +1,132 @@
+//! `caplet up PATH`: run everything a manifest names on one host until Ctrl-C.
+//!
+//! The manifest and everything it implies (provider settings, link values, modules, claims)
+//! are checked before anything starts, and every problem is printed at its line. On Ctrl-C or
+//! SIGTERM the host stops taking calls, finishes the ones in flight (up to the grace period),
+//! and closes its providers; a second signal exits at once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use caplet_launch::{LaunchError, launch};
+use caplet_manifest::LoadOptions;
+use clap::Args;
+
+/// Exit code when the manifest (or anything it names) is invalid and nothing started.
+const EXIT_INVALID: u8 = 2;
+/// Exit code when starting failed part-way (what had started was stopped again).
+const EXIT_START_FAILED: u8 = 3;
+/// Exit code after a second Ctrl-C interrupted the graceful shutdown.
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// The manifest: a caplet.toml file, or a folder that holds one.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Development only: run actors that carry no signed claims, with every capability.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+}
+
+pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(up(args))
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let options = LoadOptions {
+        allow_unsigned: args.allow_unsigned,
+    };
+    let manifest = match caplet_manifest::load_with(&args.path, &options) {
+        Ok(manifest) => manifest,
+        Err(errors) => return Ok(report_invalid(&errors.to_string(), errors.len())),
+    };
+    if manifest.host.allow_unsigned {
+        eprintln!(
+            "caplet: WARNING: unsigned actors are allowed and run with every capability. \
+             Development only: never use --allow-unsigned or allow_unsigned in production."
+        );
+    }
+    let running = match launch(&manifest).await {
+        Ok(running) => running,
+        Err(LaunchError::Manifest(errors)) => {
+            return Ok(report_invalid(&errors.to_string(), errors.len()));
+        }
+        Err(error) => {
+            eprintln!("caplet: error: {error}");
+            eprintln!("caplet: nothing is running (what had started was stopped)");
+            return Ok(ExitCode::from(EXIT_START_FAILED));
+        }
+    };
+    let host = &running.host;
+    let links = host.links().len();
+    eprintln!(
+        "caplet: up: {} actor(s), {} link(s), from {}",
+        running.actors.len(),
+        links,
+        manifest.file.display()
+    );
+    for status in host.actors() {
+        let identity = match (&status.issuer, status.revision) {
+            (Some(_), Some(rev)) => format!("{} rev {rev}", status.actor.id),
+            _ => status.actor.id.to_string(),
+        };
+        eprintln!("caplet:   actor {:<16} {identity}", status.actor.name);
+    }
+    for (actor, address) in &running.http_endpoints {
+        eprintln!("caplet:   http  {actor:<16} http://{address}/");
+    }
+    eprintln!("caplet: serving; press Ctrl-C to stop");
+
+    wait_for_signal().await;
+    eprintln!("caplet: stopping: no new calls; finishing the calls in flight");
+    let shutdown = host.shutdown();
+    tokio::select! {
+        abandoned = shutdown => {
+            if abandoned > 0 {
+                eprintln!("caplet: stopped; {abandoned} call(s) did not finish within the grace period");
+            } else {
+                eprintln!("caplet: stopped cleanly");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        () = wait_for_signal() => {
+            eprintln!("caplet: interrupted again; exiting now");
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+    }
+}
+
+fn report_invalid(report: &str, count: usize) -> ExitCode {
+    eprintln!("{report}");
+    eprintln!("caplet: {count} problem(s) found; nothing was started");
+    ExitCode::from(EXIT_INVALID)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
