@@ -1,0 +1,157 @@
+//! `caplet up` as a user runs it: the real binary serves a signed kvcounter on a free port,
+//! answers HTTP, and stops cleanly on Ctrl-C (SIGINT); a broken manifest exits with code 2,
+//! every problem at its line, and nothing listening.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use caplet_claims::{ActorSpec, KeyKind, generate, sign};
+
+fn kvcounter() -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/out/kvcounter.wasm");
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-guests.sh", path.display()))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Writes a signed kvcounter and its manifest into `dir`; returns the HTTP address.
+fn deploy(dir: &Path) -> String {
+    let account = generate(KeyKind::Account);
+    let mut spec = ActorSpec::new("kvcounter");
+    spec.caps = vec!["wasmcloud:httpserver".into(), "wasmcloud:keyvalue".into()];
+    let signed = sign(&kvcounter(), &spec, &account, &generate(KeyKind::Module)).unwrap();
+    std::fs::write(dir.join("kvcounter.wasm"), signed.module).unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    std::fs::write(
+        dir.join("caplet.toml"),
+        format!(
+            "[host]\nissuers = [\"{}\"]\n\n[[actor]]\nname = \"kvcounter\"\npath = \"kvcounter.wasm\"\n\n\
+             [[link]]\nactor = \"kvcounter\"\ncontract = \"wasmcloud:httpserver\"\n[link.values]\naddress = \"{addr}\"\n\n\
+             [[link]]\nactor = \"kvcounter\"\ncontract = \"wasmcloud:keyvalue\"\n",
+            account.public_key()
+        ),
+    )
+    .unwrap();
+    addr
+}
+
+fn caplet_up(dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_caplet"))
+        .args(["up", dir.to_str().unwrap()])
+        .env("CAPLET_CACHE_DIR", dir.join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn get(addr: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+#[test]
+fn up_serves_the_counter_and_stops_cleanly_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = deploy(dir.path());
+    let mut child = caplet_up(dir.path());
+
+    // Forward stderr lines; wait for the "serving" line.
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("caplet up never said it was serving: {seen:#?}"));
+        let serving = line.contains("serving; press Ctrl-C to stop");
+        seen.push(line);
+        if serving {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains(&format!("http://{addr}/"))),
+        "{seen:#?}"
+    );
+
+    let first = get(&addr);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(first.ends_with("{\"counter\":1}"), "{first}");
+    assert!(get(&addr).ends_with("{\"counter\":2}"));
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (done_tx, done) = mpsc::channel();
+    std::thread::spawn(move || done_tx.send(child.wait()).unwrap());
+    let exit = done
+        .recv_timeout(Duration::from_secs(30))
+        .expect("caplet up did not stop within 30 s of Ctrl-C")
+        .unwrap();
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(exit.success(), "exit {exit:?}: {rest:#?}");
+    assert!(
+        rest.iter().any(|l| l.contains("stopped cleanly")),
+        "{rest:#?}"
+    );
+    assert!(TcpStream::connect(&addr).is_err(), "the port must be closed");
+}
+
+#[test]
+fn up_with_a_broken_manifest_reports_every_problem_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("caplet.toml"),
+        "[host]\nissuers = [\"not-a-key\"]\n\n[[actor]]\nname = \"Bad Name\"\npath = \"missing.wasm\"\n\n[[link]]\nactor = \"nobody\"\ncontract = \"wasmcloud:keyvalue\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_caplet"))
+        .args(["up", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("caplet.toml:2:"), "issuer error at line 2: {stderr}");
+    assert!(stderr.contains("caplet.toml:5:"), "name error at line 5: {stderr}");
+    assert!(stderr.contains("caplet.toml:6:"), "path error at line 6: {stderr}");
+    assert!(stderr.contains("caplet.toml:9:"), "link error at line 9: {stderr}");
+    assert!(stderr.contains("nothing was started"), "{stderr}");
+}
