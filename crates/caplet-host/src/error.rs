@@ -54,6 +54,24 @@ pub enum HostError {
         link_name: String,
         reason: String,
     },
+    /// An update carries another module key than the running actor.
+    #[error(
+        "update of `{name}` refused: the new module's key {offered} is not the running actor's {running}; an update must be signed with the same module key"
+    )]
+    IdentityChanged {
+        name: String,
+        running: String,
+        offered: String,
+    },
+    /// An update's `rev` is not higher than the running one.
+    #[error(
+        "update of `{name}` refused: its rev {offered} is not higher than the running rev {running}; sign it with a higher --rev, or force the update"
+    )]
+    RevisionNotHigher {
+        name: String,
+        running: i32,
+        offered: i32,
+    },
     /// The host is stopping.
     #[error("the host is shutting down")]
     ShuttingDown,

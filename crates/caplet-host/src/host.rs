@@ -458,6 +458,29 @@ impl Host {
         abandoned
     }
 
+    /// Compiles an actor module off the async workers (it is CPU work of up to seconds).
+    pub(crate) async fn compile(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        limits: Limits,
+    ) -> Result<caplet_runtime::ActorModule, HostError> {
+        let runtime = self.inner.runtime.clone();
+        let owned_name = name.to_string();
+        tokio::task::spawn_blocking(move || runtime.load_actor(&owned_name, &bytes, limits))
+            .await
+            .map_err(|e| {
+                HostError::Load(caplet_runtime::LoadError::Engine(format!(
+                    "the compile task failed: {e}"
+                )))
+            })?
+            .map_err(HostError::Load)
+    }
+
+    pub(crate) fn inner(&self) -> &HostInner {
+        &self.inner
+    }
+
     fn ensure_running(&self) -> Result<(), HostError> {
         if self.inner.stopping.load(Ordering::Acquire) {
             return Err(HostError::ShuttingDown);

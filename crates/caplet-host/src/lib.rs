@@ -23,6 +23,7 @@ pub mod links;
 pub mod policy;
 pub mod providers;
 pub mod router;
+mod swap;
 
 pub use caplet_provider_api::{
     ActorDispatcher, ActorRef, BoxFuture, DispatchError, LinkDefinition, LinkValues, Provider,
@@ -31,3 +32,4 @@ pub use caplet_provider_api::{
 pub use error::HostError;
 pub use host::{ActorStatus, Host, HostConfig, HostHealth, ProviderStatus};
 pub use limits::*;
+pub use swap::{SwapReport, UpdateOptions};

@@ -56,6 +56,18 @@ pub fn preflight(manifest: &Manifest) -> Result<Vec<PreparedActor>, ManifestErro
             ));
         }
     }
+    for actor in &manifest.actors {
+        if actor.limits.max_stack_kib.is_some() {
+            errors.push(manifest.error_at(
+                actor.line,
+                format!(
+                    "actor `{}` sets max_stack_kib, but the wasm stack is engine-wide",
+                    actor.name
+                ),
+                Some("set max_stack_kib in [host.limits]; it applies to every actor".into()),
+            ));
+        }
+    }
     let policy = Policy::default().allow_issuers(manifest.host.issuers.iter().cloned());
     let mut prepared = Vec::new();
     for actor in &manifest.actors {

@@ -25,7 +25,11 @@ pub(crate) struct Actors {
 }
 
 /// Reads every `[[actor]]`; a manifest without one is an error.
-pub(crate) fn read_actors(r: &mut Reader<'_>, value: Option<&Value<'_>>, base_dir: &Path) -> Actors {
+pub(crate) fn read_actors(
+    r: &mut Reader<'_>,
+    value: Option<&Value<'_>>,
+    base_dir: &Path,
+) -> Actors {
     let mut result = Actors {
         actors: Vec::new(),
         names: BTreeMap::new(),
@@ -48,7 +52,9 @@ pub(crate) fn read_actors(r: &mut Reader<'_>, value: Option<&Value<'_>>, base_di
         let instances = table.get("instances").and_then(|v| read_instances(r, v));
         let limits = table
             .get("limits")
-            .map_or_else(LimitOverrides::default, |v| read_limits(r, v, "[actor.limits]"));
+            .map_or_else(LimitOverrides::default, |v| {
+                read_limits(r, v, "[actor.limits]")
+            });
         if let (Some(name), Some(path)) = (name, path) {
             result.actors.push(ManifestActor {
                 name,

@@ -74,7 +74,9 @@ pub const IMPLEMENTATIONS: &[KnownContract] = &[
 /// The entry for `contract` (canonical or legacy id), if Caplet has a provider for it.
 pub fn known_contract(contract: &str) -> Option<&'static KnownContract> {
     let contract = canonical(contract);
-    IMPLEMENTATIONS.iter().find(|known| known.contract == contract)
+    IMPLEMENTATIONS
+        .iter()
+        .find(|known| known.contract == contract)
 }
 
 /// The ids of every contract in [`IMPLEMENTATIONS`], in table order.

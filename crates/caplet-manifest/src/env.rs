@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn references_defaults_and_escapes() {
         assert_eq!(sub("plain").unwrap(), "plain");
-        assert_eq!(sub("redis://${HOST}:6379/").unwrap(), "redis://db.local:6379/");
+        assert_eq!(
+            sub("redis://${HOST}:6379/").unwrap(),
+            "redis://db.local:6379/"
+        );
         assert_eq!(sub("${NOPE:-x:y}").unwrap(), "x:y");
         assert_eq!(sub("${HOST:-x}").unwrap(), "db.local");
         assert_eq!(sub("${EMPTY:-fallback}").unwrap(), "fallback");
@@ -140,8 +143,14 @@ mod tests {
             ]
         );
         assert_eq!(sub("x${HOST").unwrap_err(), vec![SubstError::Unterminated]);
-        assert_eq!(sub("${1X}").unwrap_err(), vec![SubstError::BadName("1X".into())]);
-        assert_eq!(sub("${}").unwrap_err(), vec![SubstError::BadName(String::new())]);
+        assert_eq!(
+            sub("${1X}").unwrap_err(),
+            vec![SubstError::BadName("1X".into())]
+        );
+        assert_eq!(
+            sub("${}").unwrap_err(),
+            vec![SubstError::BadName(String::new())]
+        );
     }
 
     #[test]

@@ -203,7 +203,10 @@ impl<'t> LineIndex<'t> {
     /// The (line, column) of `offset`; offsets past the end point at the end.
     pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
         let column = self.text.get(start..).map_or(0, |rest| {
             rest.char_indices()
@@ -311,7 +314,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut left = i + 1;
         for (cell, cb) in row.iter_mut().skip(1).zip(&b) {
             let above = *cell;
-            let value = (diagonal + usize::from(ca != *cb)).min(above + 1).min(left + 1);
+            let value = (diagonal + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(left + 1);
             diagonal = above;
             *cell = value;
             left = value;
@@ -343,7 +348,10 @@ mod tests {
     #[test]
     fn display_has_position_and_hint() {
         let e = ManifestError::new("caplet.toml", 12, 9, "bad", Some("fix it".into()));
-        assert_eq!(e.to_string(), "caplet.toml:12:9: error: bad\n  hint: fix it");
+        assert_eq!(
+            e.to_string(),
+            "caplet.toml:12:9: error: bad\n  hint: fix it"
+        );
         let e = ManifestError::new("caplet.toml", 0, 0, "missing", None);
         assert_eq!(e.to_string(), "caplet.toml: error: missing");
     }
@@ -355,7 +363,10 @@ mod tests {
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("abc", ""), 3);
         assert_eq!(edit_distance("çé", "ce"), 2);
-        assert_eq!(rank("instance", &["name", "instances"]), (Some("instances"), vec!["instances", "name"]));
+        assert_eq!(
+            rank("instance", &["name", "instances"]),
+            (Some("instances"), vec!["instances", "name"])
+        );
         assert_eq!(rank("zzz", &["name", "path"]).0, None);
         assert_eq!(rank("pth", &["name", "path"]).1, vec!["path", "name"]);
         assert_eq!(list(&["a", "b", "c"], 2), "`a`, `b`, ...");

@@ -33,7 +33,7 @@ pub(crate) fn read_host(
     let table = value.and_then(|v| r.table(v, "[host]"));
     // Set when trust is configured, even wrongly: a bad entry is reported on its own, not also
     // as "no trusted issuers".
-    let mut trust_given = false;
+    let mut trust_given = value.is_some() && table.is_none();
     if let Some(table) = table {
         r.check_keys(table, "[host]", &HOST_KEYS);
         if let Some(value) = table.get("issuers") {

@@ -170,10 +170,7 @@ fn manifest_file(path: &Path) -> Result<PathBuf, ManifestError> {
         &file,
         0,
         0,
-        format!(
-            "the folder {} has no {MANIFEST_FILE_NAME}",
-            path.display()
-        ),
+        format!("the folder {} has no {MANIFEST_FILE_NAME}", path.display()),
         Some(format!(
             "pass the manifest file itself, or create {} (see docs/manifest.md)",
             file.display()

@@ -201,7 +201,9 @@ impl<'a> Reader<'a> {
             self.diag.error(
                 &value.span(),
                 format!("`{name}` must be an array of tables"),
-                Some(format!("write {section} (double brackets) above each entry")),
+                Some(format!(
+                    "write {section} (double brackets) above each entry"
+                )),
             );
             return Vec::new();
         };

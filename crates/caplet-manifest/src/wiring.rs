@@ -50,7 +50,11 @@ fn implementations_hint(known: &KnownContract) -> String {
             }
         })
         .collect();
-    format!("implementations of {}: {}", known.contract, names.join(", "))
+    format!(
+        "implementations of {}: {}",
+        known.contract,
+        names.join(", ")
+    )
 }
 
 /// Reads every `[[provider]]`.
@@ -60,7 +64,9 @@ pub(crate) fn read_providers(
 ) -> (Vec<ProviderSpec>, ProviderKeys) {
     let mut providers = Vec::new();
     let mut keys = ProviderKeys::new();
-    let entries = value.map(|v| r.tables(v, "[[provider]]")).unwrap_or_default();
+    let entries = value
+        .map(|v| r.tables(v, "[[provider]]"))
+        .unwrap_or_default();
     for (table, header) in entries {
         if let Some(provider) = read_provider(r, table, &header, &mut keys) {
             providers.push(provider);
@@ -183,8 +189,13 @@ pub(crate) fn read_links(
         let line = r.diag.line(&header);
         r.check_keys(table, "[[link]]", &LINK_KEYS);
         let actor = read_link_actor(r, table, &header, actor_names);
-        let contract_value =
-            r.required(table, &header, "[[link]]", "contract", "\"wasmcloud:httpserver\"");
+        let contract_value = r.required(
+            table,
+            &header,
+            "[[link]]",
+            "contract",
+            "\"wasmcloud:httpserver\"",
+        );
         let contract = contract_value
             .and_then(|v| r.string(v, "`contract` in [[link]]"))
             .map(|c| canonical(&c).to_string());

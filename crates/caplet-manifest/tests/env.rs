@@ -55,13 +55,23 @@ fn missing_variables_are_errors_at_their_line() {
             error.message,
             format!("environment variable `{name}` is not set (in `address` in [link.values])")
         );
-        assert!(error.hint.as_deref().unwrap().contains(&format!("${{{name}:-value}}")));
+        assert!(
+            error
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains(&format!("${{{name}:-value}}"))
+        );
     }
 
     let e = fx.error(&link_with("${HOST"));
     assert!(e.message.contains("without a closing"), "{e}");
     let e = fx.error(&link_with("${9LIVES}"));
-    assert!(e.message.contains("`9LIVES` is not a valid environment variable name"), "{e}");
+    assert!(
+        e.message
+            .contains("`9LIVES` is not a valid environment variable name"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -101,7 +111,10 @@ url = "redis://${REDIS_HOST}/"
     let m = parse(text, Path::new("caplet.toml"), fx.base(), &env).unwrap();
     assert_eq!(m.host.issuers, vec![fx.issuer.clone()]);
     assert_eq!(m.host.control_api, Some("127.0.0.1:7171".parse().unwrap()));
-    assert_eq!(m.host.control_token_file, Some(fx.base().join("secrets/token")));
+    assert_eq!(
+        m.host.control_token_file,
+        Some(fx.base().join("secrets/token"))
+    );
     assert_eq!(m.actors[0].name, "kv");
     assert_eq!(m.actors[0].path, fx.base().join("build/echo.wasm"));
     assert_eq!(m.providers[0].contract, "wasmcloud:keyvalue");

@@ -105,27 +105,33 @@ fn pathological_shapes() {
 
 #[test]
 fn hostile_files_are_rejected_quickly() {
+    // 1 MiB of unknown keys, and of links to unknown actors among 100 long names: each error
+    // wants a "did you mean" ranking, which must stay bounded (about 2 s unoptimised).
     let fx = Fixture::new();
     let started = std::time::Instant::now();
     let key = "q".repeat(60);
     let mut keys = String::from("[[actor]]\nname = \"a\"\npath = \"kvcounter.wasm\"\n");
     let mut links = keys.clone();
     for i in 0..100 {
-        links.push_str(&format!("[[actor]]\nname = \"{key}{i}\"\npath = \"kvcounter.wasm\"\n"));
+        links.push_str(&format!(
+            "[[actor]]\nname = \"{key}{i}\"\npath = \"kvcounter.wasm\"\n"
+        ));
     }
     let mut i = 0;
     while keys.len() < caplet_manifest::MAX_MANIFEST_BYTES - 100 {
         keys.push_str(&format!("{key}{i} = 1\n"));
-        links.push_str(&format!("[[link]]\nactor = \"{key}x{i}\"\ncontract = \"wasmcloud:keyvalue\"\n"));
+        links.push_str(&format!(
+            "[[link]]\nactor = \"{key}x{i}\"\ncontract = \"wasmcloud:keyvalue\"\n"
+        ));
         i += 1;
     }
     links.truncate(caplet_manifest::MAX_MANIFEST_BYTES - 10);
     links.truncate(links.rfind("[[link]]").unwrap());
-    let t = std::time::Instant::now();
     run(&fx, &keys);
-    eprintln!("keys {:?}", t.elapsed());
-    let t = std::time::Instant::now();
     run(&fx, &links);
-    eprintln!("links {:?}", t.elapsed());
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }

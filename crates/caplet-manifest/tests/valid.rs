@@ -236,7 +236,13 @@ link_name = "cache"
     let keys: Vec<(&str, &str, &str)> = m
         .providers
         .iter()
-        .map(|p| (p.contract.as_str(), p.link_name.as_str(), p.implementation.as_str()))
+        .map(|p| {
+            (
+                p.contract.as_str(),
+                p.link_name.as_str(),
+                p.implementation.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         keys,
@@ -260,13 +266,18 @@ fn builtin_providers_may_be_declared_without_config() {
         ))
         .unwrap();
     assert_eq!(m.providers.len(), 2);
-    assert!(m.providers.iter().all(|p| p.implementation == "builtin" && p.declared));
+    assert!(
+        m.providers
+            .iter()
+            .all(|p| p.implementation == "builtin" && p.declared)
+    );
 }
 
 #[test]
 fn unsigned_development_manifest() {
     let fx = Fixture::new();
-    let text = "[host]\nallow_unsigned = true\n\n[[actor]]\nname = \"a\"\npath = \"kvcounter.wasm\"\n";
+    let text =
+        "[host]\nallow_unsigned = true\n\n[[actor]]\nname = \"a\"\npath = \"kvcounter.wasm\"\n";
     let m = fx.parse(text).unwrap();
     assert!(m.host.allow_unsigned);
     assert!(m.host.issuers.is_empty());
@@ -296,7 +307,11 @@ fn load_takes_a_file_or_its_folder() {
 fn allow_unsigned_option_replaces_issuers() {
     let fx = Fixture::new();
     let file = fx.base().join("caplet.toml");
-    std::fs::write(&file, "[[actor]]\nname = \"a\"\npath = \"kvcounter.wasm\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[[actor]]\nname = \"a\"\npath = \"kvcounter.wasm\"\n",
+    )
+    .unwrap();
     assert!(load(&file).is_err());
     let m = load_with(
         &file,
@@ -324,4 +339,24 @@ fn provider_errors_join_the_same_report() {
         "caplet.toml:42:1: error: address already in use\n  hint: pick another port"
     );
     assert!(errors.into_result(()).is_err());
+}
+
+#[test]
+fn the_documented_example_is_valid() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/manifest.md"
+    ))
+    .unwrap();
+    let start = docs.find("```toml\n").unwrap() + "```toml\n".len();
+    let example = &docs[start..start + docs[start..].find("```").unwrap()];
+    let fx = Fixture::new();
+    let m = caplet_manifest::parse(example, Path::new("caplet.toml"), fx.base(), &|_| None)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(m.actors[0].instances, 4);
+    assert_eq!(m.providers[0].config["url"], "redis://127.0.0.1:6379/");
+    assert_eq!(m.providers[0].config["pool_size"], "8");
+    assert_eq!(m.links[0].values["address"], "127.0.0.1:8080");
+    assert_eq!(m.provider_for(&m.links[1]).unwrap().implementation, "redis");
+    assert_eq!(m.provider_for(&m.links[0]).unwrap().implementation, "hyper");
 }

@@ -12,3 +12,4 @@ mod common;
 mod enforcement;
 mod lifecycle;
 mod routing;
+mod swap;
