@@ -13,6 +13,9 @@
 #             apt-get when missing and apt-get is usable (root, or sudo without a password).
 #   neither - stop, naming the command that installs one.
 #
+# Usage: scripts/build-guests.sh [--no-sign]
+#   --no-sign   build only; do not sign the examples even when the key is available
+#
 # Environment:
 #   CAPLET_GUESTS_TARGET_DIR  cargo target dir for guests (default: guests/target). Any
 #                             CARGO_TARGET_DIR is ignored: the host's build must not share it.
@@ -33,7 +36,24 @@ case "$target_dir" in
 *) target_dir="$PWD/$target_dir" ;;
 esac
 
+sign=1
+for arg in "$@"; do
+	case "$arg" in
+	--no-sign) sign=0 ;;
+	*)
+		printf 'build-guests: error: unknown argument %s (usage: build-guests.sh [--no-sign])\n' "$arg" >&2
+		exit 2
+		;;
+	esac
+done
+
 # The host build may export these; guests use another toolchain and std, so never mix them.
+# The host's target dir is kept for the signing step, which builds the (host) caplet CLI.
+host_target_dir="${CARGO_TARGET_DIR:-}"
+case "$host_target_dir" in
+"" | /*) ;;
+*) host_target_dir="$PWD/$host_target_dir" ;;
+esac
 unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR CARGO_BUILD_TARGET RUSTC RUSTC_BOOTSTRAP
 
 say() { printf 'build-guests: %s\n' "$*"; }
@@ -182,3 +202,14 @@ for stale in "$out"/*.wasm; do
 done
 
 say "done: ${#produced[@]} modules in ${out#"$root"/}/ ($(($(now_ms) - started)) ms)"
+
+# --- sign the examples (maintainers only) ---------------------------------------------------
+# With the examples account's seed, the shipped example modules are re-signed when their code
+# changed; without it (contributors, CI) this prints one line and the build is still complete.
+if ((sign)); then
+	if [[ -n "$host_target_dir" ]]; then
+		CARGO_TARGET_DIR="$host_target_dir" bash "$root/scripts/sign-examples.sh" --no-build --if-key-available
+	else
+		bash "$root/scripts/sign-examples.sh" --no-build --if-key-available
+	fi
+fi

@@ -11,6 +11,7 @@
 
 mod common;
 mod enforcement;
+mod examples;
 mod httpclient;
 mod kvcounter;
 mod messaging;

@@ -55,7 +55,10 @@ fn all_sensors() -> HandlerResult<HttpResponse> {
 fn one_sensor(id: &str) -> HandlerResult<HttpResponse> {
     match caplet_guest::kv().get(&format!("sensor:{id}"))? {
         Some(reading) => json_response(200, &parse_stored(&reading)),
-        None => Ok(HttpResponse::text(404, format!("no reading from sensor {id:?} yet\n"))),
+        None => Ok(HttpResponse::text(
+            404,
+            format!("no reading from sensor {id:?} yet\n"),
+        )),
     }
 }
 
@@ -154,7 +157,10 @@ mod tests {
     #[test]
     fn post_publishes_the_reading_to_its_subject() {
         mock_host(|_, namespace, operation, payload| {
-            assert_eq!((namespace, operation), ("wasmcloud:messaging", "Messaging.Publish"));
+            assert_eq!(
+                (namespace, operation),
+                ("wasmcloud:messaging", "Messaging.Publish")
+            );
             let message: messaging::PubMessage = decode(payload).unwrap();
             assert_eq!(message.subject, "sensors.t1");
             assert_eq!(message.body, br#"{"value":21.5}"#);
@@ -167,7 +173,8 @@ mod tests {
 
     #[test]
     fn bad_requests_never_reach_a_capability() {
-        let status = |method, path, body: &[u8]| route(request(method, path, body)).unwrap().status_code;
+        let status =
+            |method, path, body: &[u8]| route(request(method, path, body)).unwrap().status_code;
         assert_eq!(status("POST", "/sensors/t1", b"21.5"), 400);
         assert_eq!(status("POST", "/sensors/a.b", br#"{"value":1}"#), 400);
         assert_eq!(status("DELETE", "/sensors", b""), 405);

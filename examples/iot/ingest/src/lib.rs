@@ -82,7 +82,8 @@ mod tests {
         let log = Rc::clone(&calls);
         mock_host(move |_, namespace, operation, payload| {
             assert_eq!(namespace, "wasmcloud:keyvalue");
-            log.borrow_mut().push((operation.to_owned(), payload.to_vec()));
+            log.borrow_mut()
+                .push((operation.to_owned(), payload.to_vec()));
             match operation {
                 "KeyValue.Set" => Ok(Vec::new()),
                 "KeyValue.SetAdd" => Ok(encode(&1u32).unwrap()),
@@ -103,7 +104,10 @@ mod tests {
         assert_eq!(stored["value"], 21.5);
         assert_eq!(stored["unit"], "C");
         let add: keyvalue::SetAddRequest = decode(&calls[1].1).unwrap();
-        assert_eq!((add.set_name.as_str(), add.value.as_str()), ("sensors", "t1"));
+        assert_eq!(
+            (add.set_name.as_str(), add.value.as_str()),
+            ("sensors", "t1")
+        );
         assert_eq!(calls[2].0, "KeyValue.Increment");
         drop(calls);
         clear_mock_host();

@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn get_increments_and_answers_json() {
         mock_host(|_, namespace, operation, payload| {
-            assert_eq!((namespace, operation), ("wasmcloud:keyvalue", "KeyValue.Increment"));
+            assert_eq!(
+                (namespace, operation),
+                ("wasmcloud:keyvalue", "KeyValue.Increment")
+            );
             let request: keyvalue::IncrementRequest = decode(payload).unwrap();
             assert_eq!((request.key.as_str(), request.value), ("counter", 1));
             Ok(encode(&42i32).unwrap())
@@ -62,7 +65,10 @@ mod tests {
         let response = call("GET").unwrap();
         assert_eq!(response.status_code, 200);
         assert_eq!(response.body, br#"{"counter":42}"#);
-        assert_eq!(response.header.get("content-type"), Some("application/json"));
+        assert_eq!(
+            response.header.get("content-type"),
+            Some("application/json")
+        );
         clear_mock_host();
     }
 
