@@ -15,7 +15,10 @@ fn shipped_examples_pass_preflight_against_their_manifests() {
     for name in ["kvcounter", "echo", "iot"] {
         let manifest = caplet_manifest::load(&example(name))
             .unwrap_or_else(|errors| panic!("examples/{name}: {errors}"));
-        assert!(!manifest.host.allow_unsigned, "examples/{name} must not allow unsigned");
+        assert!(
+            !manifest.host.allow_unsigned,
+            "examples/{name} must not allow unsigned"
+        );
         assert!(!manifest.host.issuers.is_empty());
         let prepared = caplet_launch::preflight(&manifest)
             .unwrap_or_else(|errors| panic!("examples/{name}: {errors}"));

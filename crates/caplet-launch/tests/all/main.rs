@@ -12,6 +12,7 @@
 mod common;
 mod enforcement;
 mod examples;
+mod hot_swap;
 mod httpclient;
 mod kvcounter;
 mod messaging;
