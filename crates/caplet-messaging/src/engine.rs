@@ -105,7 +105,7 @@ impl<B: Backend> Engine<B> {
         // A rebind replaces the subscriptions: stop the old ones first, so no message is
         // delivered twice; the binding itself stays, so calls keep working meanwhile.
         let old = std::mem::take(self.bindings().entry(key.clone()).or_default());
-        old.into_iter().for_each(|s| drop(s.cancel()));
+        cancel_all(old);
 
         let mut subscriptions = Vec::with_capacity(settings.subscriptions.len());
         for spec in &settings.subscriptions {
@@ -116,12 +116,8 @@ impl<B: Backend> Engine<B> {
             {
                 Ok(stream) => stream,
                 Err(error) => {
-                    subscriptions
-                        .into_iter()
-                        .for_each(|s: Subscription| drop(s.cancel()));
-                    if let Some(other) = self.bindings().remove(&key) {
-                        other.into_iter().for_each(|s| drop(s.cancel()));
-                    }
+                    cancel_all(subscriptions);
+                    cancel_all(self.bindings().remove(&key).into_iter().flatten());
                     return Err(with_context(
                         error,
                         &format!(
@@ -143,15 +139,10 @@ impl<B: Backend> Engine<B> {
         let count = subscriptions.len();
         let replaced = self.bindings().insert(key.clone(), subscriptions);
         // A concurrent rebind of the same link may have subscribed meanwhile: last one wins.
-        replaced
-            .into_iter()
-            .flatten()
-            .for_each(|s| drop(s.cancel()));
+        cancel_all(replaced.into_iter().flatten());
         if self.closed.load(Ordering::Acquire) {
             // Shut down while subscribing: do not leave deliveries behind.
-            if let Some(late) = self.bindings().remove(&key) {
-                late.into_iter().for_each(|s| drop(s.cancel()));
-            }
+            cancel_all(self.bindings().remove(&key).into_iter().flatten());
             return self.check_open();
         }
         tracing::info!(actor = %actor.name, link = %link.link_name, subscriptions = count,
@@ -166,7 +157,7 @@ impl<B: Backend> Engine<B> {
         if let Some(subscriptions) = removed {
             tracing::info!(actor = %actor.name, link = %link_name,
                 subscriptions = subscriptions.len(), "messaging link unbound");
-            subscriptions.into_iter().for_each(|s| drop(s.cancel()));
+            cancel_all(subscriptions);
         }
     }
 
@@ -241,9 +232,14 @@ impl<B> Drop for Engine<B> {
                 .get_mut()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        for subscription in bindings.into_values().flatten() {
-            drop(subscription.cancel());
-        }
+        cancel_all(bindings.into_values().flatten());
+    }
+}
+
+/// Cancels subscriptions without waiting for their deliveries to drain.
+fn cancel_all(subscriptions: impl IntoIterator<Item = Subscription>) {
+    for subscription in subscriptions {
+        drop(subscription.cancel());
     }
 }
 

@@ -57,6 +57,17 @@ async fn plain_client(server: &Server) -> async_nats::Client {
         .unwrap()
 }
 
+/// Waits until the server has processed everything `client` sent before (its subscriptions
+/// are active). async-nats' `flush` only empties the client's write buffer, so this uses a
+/// request nobody answers: the server's "no responders" comes back after the earlier commands.
+async fn server_caught_up(client: &async_nats::Client) {
+    let barrier = format!("caplet.test.barrier.{}", nuid::next());
+    match tokio::time::timeout(WAIT, client.request(barrier, "".into())).await {
+        Ok(Err(e)) if matches!(e.kind(), async_nats::client::RequestErrorKind::NoResponders) => {}
+        other => panic!("barrier request: expected no responders, got {other:?}"),
+    }
+}
+
 /// Publishes from `client` until the dispatcher has recorded `n` deliveries (the provider's
 /// subscription reaches the server asynchronously after `bind`).
 async fn publish_until_delivered(
@@ -126,7 +137,7 @@ async fn an_actor_publish_reaches_a_plain_subscriber() {
     messaging.bind(link(&publisher, &[])).await.unwrap();
     let client = plain_client(&server).await;
     let mut inbox = client.subscribe("out.>").await.unwrap();
-    client.flush().await.unwrap();
+    server_caught_up(&client).await;
     healthy(&messaging).await;
 
     messaging
@@ -157,7 +168,7 @@ async fn request_reply_both_ways() {
 
     // The actor requests; a plain client responds.
     let mut requests = client.subscribe("svc.time").await.unwrap();
-    client.flush().await.unwrap();
+    server_caught_up(&client).await;
     let responder = {
         let client = client.clone();
         tokio::spawn(async move {
@@ -247,7 +258,7 @@ async fn nats_down_fails_fast_and_recovers_without_a_new_provider() {
     healthy(&messaging).await;
     let client = plain_client(&server).await;
     let mut out = client.subscribe("out").await.unwrap();
-    client.flush().await.unwrap();
+    server_caught_up(&client).await;
     messaging
         .handle(publish_call(&subscriber, "out", b"after"))
         .await

@@ -111,7 +111,9 @@ async fn nats_messages_reach_the_subscribed_actor_and_requests_get_replies() {
 
     // The dashboard publishes through the same provider; a plain subscriber sees it.
     let mut watch = client.subscribe("sensors.t3").await.unwrap();
-    client.flush().await.unwrap();
+    // flush() only empties the client's buffer; a request that nobody answers returns only
+    // after the server has processed the subscription, so the publish below cannot overtake it.
+    let _ = client.request("caplet.test.sync", "".into()).await;
     let posted = http("POST", &addr, "/sensors/t3", r#"{"sensor":"t3","value":1}"#).await;
     assert!(posted.status < 300, "{posted:?}");
     let seen = tokio::time::timeout(Duration::from_secs(5), futures_next(&mut watch))
