@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use caplet_provider_api::ActorRef;
 use caplet_runtime::ActorModule;
 
+use crate::metrics::ActorMetrics;
 use crate::policy::Admission;
 
 /// One loaded version of an actor: its compiled module (with its instance pool) and claims.
@@ -28,6 +29,8 @@ pub struct ActorEntry {
     /// Its identity as providers see it.
     pub actor: ActorRef,
     current: ArcSwap<ActorVersion>,
+    /// Its call metrics; they start with the actor and end with it.
+    pub(crate) metrics: ActorMetrics,
 }
 
 impl ActorEntry {
@@ -36,6 +39,7 @@ impl ActorEntry {
         Self {
             actor,
             current: ArcSwap::from_pointee(version),
+            metrics: ActorMetrics::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use caplet_provider_api::{ActorDispatcher, ActorRef, BoxFuture, DispatchError};
 use caplet_runtime::CallError;
@@ -15,8 +16,8 @@ use crate::actors::ActorEntry;
 use crate::host::HostInner;
 use crate::router::CallContext;
 
-/// Runs `operation` on `entry`'s current version. `parent` is the calling actor's context for
-/// actor-to-actor calls.
+/// Runs `operation` on `entry`'s current version and records it in the actor's metrics.
+/// `parent` is the calling actor's context for actor-to-actor calls.
 pub(crate) async fn invoke(
     host: &Arc<HostInner>,
     entry: Arc<ActorEntry>,
@@ -26,8 +27,16 @@ pub(crate) async fn invoke(
 ) -> Result<Vec<u8>, DispatchError> {
     let context = CallContext::new(host.clone(), entry, parent);
     let module = context.version.module.clone();
-    let result = module.call(operation, payload, context.clone()).await;
-    result.map_err(|error| classify(error, context.take_unavailable()))
+    let started = Instant::now();
+    let result = module
+        .call(operation, payload, context.clone())
+        .await
+        .map_err(|error| classify(error, context.take_unavailable()));
+    context
+        .entry
+        .metrics
+        .record(operation, started.elapsed(), result.as_ref().err());
+    result
 }
 
 /// Maps a runtime error to the dispatch error providers act on.

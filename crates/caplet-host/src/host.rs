@@ -429,6 +429,27 @@ impl Host {
         }
     }
 
+    /// Every metric in the Prometheus text format: calls, errors and latency per actor and
+    /// operation, idle instances, swaps, and provider health (see [`crate::metrics`]).
+    pub async fn metrics_text(&self) -> String {
+        let providers = self.health().await.providers;
+        crate::metrics::render(&self.inner.actors.all(), &providers)
+    }
+
+    /// The implementation (`memory`, `redis`, ...) serving (contract, link name), if any.
+    pub fn provider_implementation(&self, contract: &str, link_name: &str) -> Option<String> {
+        let contract = contracts::canonical(contract);
+        self.inner
+            .providers
+            .get(contract, normalize_link_name(link_name))
+            .map(|provider| provider.implementation().to_string())
+    }
+
+    /// True once [`Host::shutdown`] has begun: no new actors, providers or calls.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.stopping.load(Ordering::Acquire)
+    }
+
     /// Graceful shutdown: refuse new calls, wait up to the grace period for calls in flight,
     /// then shut every provider down. Returns the number of calls abandoned at the deadline.
     pub async fn shutdown(&self) -> usize {

@@ -7,7 +7,8 @@
 //! - [`providers`] holds the running providers behind the [`Provider`] trait;
 //! - [`router`] serves each guest `__host_call`: capability claim **and** link checked before any
 //!   provider is contacted; actor-to-actor calls bounded by a call-depth limit;
-//! - [`dispatch`] is how providers (HTTP server, subscriptions) call actors, always through here.
+//! - [`dispatch`] is how providers (HTTP server, subscriptions) call actors, always through here;
+//! - [`metrics`] counts every call per actor and operation ([`Host::metrics_text`]).
 //!
 //! The host knows no concrete provider except the two built-ins that wasmCloud also serves
 //! in-host (logging and number generation, [`builtin`]); the rest are added by whoever builds
@@ -20,6 +21,7 @@ mod error;
 mod host;
 pub mod limits;
 pub mod links;
+pub mod metrics;
 pub mod policy;
 pub mod providers;
 pub mod router;

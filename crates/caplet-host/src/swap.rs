@@ -95,6 +95,7 @@ impl Host {
         // Idle instances of the old version go now; busy ones are dropped when they return,
         // because the old version is freed with the last call holding it.
         old.module.drain_idle();
+        entry.metrics.swapped();
         tracing::info!(actor = name, ?old_rev, ?new_rev, "actor updated");
         Ok(report)
     }

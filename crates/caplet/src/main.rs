@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the actors, providers and links of a manifest (caplet.toml) until Ctrl-C.
     Up(cmd::up::UpArgs),
+    /// Inspect and change a running host through its control API.
+    Ctl(cmd::ctl::CtlArgs),
     /// Run an exported function of a plain core module and print its results.
     Invoke(cmd::invoke::InvokeArgs),
     /// Run one waPC operation of an actor, standalone, and print the response.
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(args),
+        Command::Ctl(args) => cmd::ctl::run(args),
         Command::Invoke(args) => cmd::invoke::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Keys(args) => cmd::keys::run(args),

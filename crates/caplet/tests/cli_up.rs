@@ -54,7 +54,7 @@ fn deploy(dir: &Path) -> String {
 
 fn caplet_up(dir: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_caplet"))
-        .args(["up", dir.to_str().unwrap()])
+        .args(["up", "--no-control", dir.to_str().unwrap()])
         .env("CAPLET_CACHE_DIR", dir.join("cache"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -132,7 +132,10 @@ fn up_serves_the_counter_and_stops_cleanly_on_ctrl_c() {
         rest.iter().any(|l| l.contains("stopped cleanly")),
         "{rest:#?}"
     );
-    assert!(TcpStream::connect(&addr).is_err(), "the port must be closed");
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "the port must be closed"
+    );
 }
 
 #[test]
@@ -149,9 +152,21 @@ fn up_with_a_broken_manifest_reports_every_problem_and_starts_nothing() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("caplet.toml:2:"), "issuer error at line 2: {stderr}");
-    assert!(stderr.contains("caplet.toml:5:"), "name error at line 5: {stderr}");
-    assert!(stderr.contains("caplet.toml:6:"), "path error at line 6: {stderr}");
-    assert!(stderr.contains("caplet.toml:9:"), "link error at line 9: {stderr}");
+    assert!(
+        stderr.contains("caplet.toml:2:"),
+        "issuer error at line 2: {stderr}"
+    );
+    assert!(
+        stderr.contains("caplet.toml:5:"),
+        "name error at line 5: {stderr}"
+    );
+    assert!(
+        stderr.contains("caplet.toml:6:"),
+        "path error at line 6: {stderr}"
+    );
+    assert!(
+        stderr.contains("caplet.toml:9:"),
+        "link error at line 9: {stderr}"
+    );
     assert!(stderr.contains("nothing was started"), "{stderr}");
 }

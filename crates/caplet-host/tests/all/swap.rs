@@ -116,7 +116,11 @@ async fn in_flight_calls_finish_on_the_old_version_and_new_calls_take_the_new() 
     assert_eq!((report.old_rev, report.new_rev), (Some(1), Some(2)));
     assert_ne!(report.old_hash, report.new_hash);
     assert_eq!(host.call_actor("swappy", "any", b"").await.unwrap(), b"v2");
-    assert_eq!(in_flight.await.unwrap().unwrap(), b"v1", "in-flight call finished on v1");
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        b"v1",
+        "in-flight call finished on v1"
+    );
     assert_eq!(host.actors()[0].revision, Some(2));
 }
 
@@ -131,7 +135,10 @@ async fn updates_that_fail_verification_change_nothing() {
         .update_actor("swappy", signed(&issuer, &stranger, "v2", 2), None, options)
         .await
         .unwrap_err();
-    assert!(matches!(error, HostError::IdentityChanged { .. }), "{error}");
+    assert!(
+        matches!(error, HostError::IdentityChanged { .. }),
+        "{error}"
+    );
 
     // Tampered bytes: the hash no longer matches.
     let subject_of_running = host.actors()[0].actor.id.to_string();
@@ -167,7 +174,10 @@ async fn rev_must_increase_unless_forced() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(error, HostError::RevisionNotHigher { .. }), "{error}");
+    assert!(
+        matches!(error, HostError::RevisionNotHigher { .. }),
+        "{error}"
+    );
     assert_eq!(host.call_actor("swappy", "any", b"").await.unwrap(), b"v1");
     host.update_actor(
         "swappy",
@@ -195,7 +205,9 @@ async fn update_whose_init_traps_is_rejected() {
     .unwrap();
     let mut spec = ActorSpec::new("swappy");
     spec.rev = Some(5);
-    let broken = sign(&broken, &spec, &issuer.account, &subject).unwrap().module;
+    let broken = sign(&broken, &spec, &issuer.account, &subject)
+        .unwrap()
+        .module;
     let error = host
         .update_actor("swappy", broken, None, UpdateOptions::default())
         .await

@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod claims;
+pub mod ctl;
 pub mod invoke;
 pub mod keys;
 pub mod run_opts;

@@ -4,13 +4,22 @@
 //! are checked before anything starts, and every problem is printed at its line. On Ctrl-C or
 //! SIGTERM the host stops taking calls, finishes the ones in flight (up to the grace period),
 //! and closes its providers; a second signal exits at once.
+//!
+//! The control API (docs/control.md) starts once everything runs. When `[host]` configures it,
+//! failing to start it is fatal; with the defaults it is best effort (a warning), so a second
+//! development host on the same machine still comes up.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use caplet_launch::{LaunchError, launch};
-use caplet_manifest::LoadOptions;
+use caplet_control::{
+    ControlListener, ControlOptions, ControlServer, DEFAULT_CONTROL_ADDR, TokenOrigin,
+    prepare_token,
+};
+use caplet_host::Host;
+use caplet_launch::{LaunchError, launch, runtime_limits};
+use caplet_manifest::{LoadOptions, Manifest};
 use clap::Args;
 
 /// Exit code when the manifest (or anything it names) is invalid and nothing started.
@@ -28,6 +37,9 @@ pub struct UpArgs {
     /// Development only: run actors that carry no signed claims, with every capability.
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Do not start the control API (`caplet ctl`, /metrics, /livez, /readyz).
+    #[arg(long)]
+    pub no_control: bool,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -81,11 +93,31 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     for (actor, address) in &running.http_endpoints {
         eprintln!("caplet:   http  {actor:<16} http://{address}/");
     }
+    let control = if args.no_control {
+        None
+    } else {
+        match start_control(&manifest, host).await {
+            Ok(control) => control,
+            Err(reason) => {
+                eprintln!("caplet: error: {reason}");
+                host.shutdown().await;
+                eprintln!("caplet: nothing is running (what had started was stopped)");
+                return Ok(ExitCode::from(EXIT_START_FAILED));
+            }
+        }
+    };
     eprintln!("caplet: serving; press Ctrl-C to stop");
 
     wait_for_signal().await;
     eprintln!("caplet: stopping: no new calls; finishing the calls in flight");
-    let shutdown = host.shutdown();
+    // The control API keeps answering during the drain: /readyz says 503, /livez 200.
+    let shutdown = async {
+        let abandoned = host.shutdown().await;
+        if let Some(control) = control {
+            control.stop().await;
+        }
+        abandoned
+    };
     tokio::select! {
         abandoned = shutdown => {
             if abandoned > 0 {
@@ -98,6 +130,47 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         () = wait_for_signal() => {
             eprintln!("caplet: interrupted again; exiting now");
             Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+    }
+}
+
+/// Binds the control API, then prepares its token (so a host that cannot bind never rewrites
+/// the token of the host that holds the port) and serves. `Err` only when `[host]` configures
+/// the API; with the defaults a failure is a warning and the host runs without it.
+async fn start_control(manifest: &Manifest, host: &Host) -> Result<Option<ControlServer>, String> {
+    let settings = &manifest.host;
+    let configured = settings.control_api.is_some() || settings.control_token_file.is_some();
+    let addr = settings.control_api.unwrap_or(DEFAULT_CONTROL_ADDR);
+    let started = async {
+        let listener = ControlListener::bind(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (token, path, origin) = prepare_token(settings.control_token_file.as_deref())
+            .map_err(|e| format!("control API: {e}"))?;
+        let options = ControlOptions {
+            token,
+            default_limits: runtime_limits(&settings.limits),
+        };
+        Ok::<_, String>((listener.serve(host.clone(), options), path, origin))
+    }
+    .await;
+    match started {
+        Ok((server, path, origin)) => {
+            let origin = match origin {
+                TokenOrigin::Read => "read from",
+                TokenOrigin::Generated => "new, written to",
+            };
+            eprintln!(
+                "caplet:   control http://{}/ (token {origin} {})",
+                server.local_addr(),
+                path.display()
+            );
+            Ok(Some(server))
+        }
+        Err(reason) if configured => Err(reason),
+        Err(reason) => {
+            eprintln!("caplet: WARNING: the control API is not running: {reason}");
+            Ok(None)
         }
     }
 }
