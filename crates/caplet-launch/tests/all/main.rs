@@ -15,4 +15,5 @@ mod examples;
 mod hot_swap;
 mod httpclient;
 mod kvcounter;
+mod live_providers;
 mod messaging;
