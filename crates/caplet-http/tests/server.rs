@@ -514,6 +514,12 @@ async fn port_zero_binds_a_free_port() {
         .await
         .unwrap();
     assert_eq!(server.local_addr(&actor("a"), "default"), Some(addr));
+    // Naming the port it got keeps the same listener and route.
+    server
+        .bind(link("a", &[("address", &addr.to_string())]))
+        .await
+        .unwrap();
+    assert_eq!(get(addr, "/q").await.body, "a /q");
     server.shutdown().await;
 }
 

@@ -291,3 +291,67 @@ impl AsyncWrite for Stream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(allowed: &str) -> Policy {
+        Policy {
+            allow: AllowList::parse(allowed).unwrap(),
+            actor: ActorRef {
+                id: "a".into(),
+                name: "fetcher".into(),
+            },
+            link_name: "default".into(),
+        }
+    }
+
+    fn target(url: &str) -> Target {
+        Target::from_uri(&url.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn urls_parse_to_targets() {
+        let t = target("HTTPS://Api.Example.com./x");
+        assert_eq!(t.host, Host::Name("api.example.com".into()));
+        assert_eq!((t.https, t.port), (true, 443));
+        assert_eq!(
+            target("http://[::1]:81/").host,
+            Host::Ip("::1".parse().unwrap())
+        );
+        for bad in ["ftp://x/", "/path", "http://u:p@x/", "http://0x7f.1/"] {
+            assert!(Target::from_uri(&bad.parse().unwrap()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_name_resolving_to_loopback_is_denied_unless_listed_exactly() {
+        let t = target("http://app.example.com/");
+        let loopback = ["127.0.0.1:80".parse().unwrap()];
+        let public = ["93.184.216.34:80".parse().unwrap()];
+        let wildcard = policy("*.example.com");
+        let matched = wildcard.check_host(&t).unwrap();
+        let Err(ConnectError::Denied(message)) = wildcard.check_addrs(&t, matched, &loopback)
+        else {
+            panic!("loopback through a wildcard must be denied");
+        };
+        assert!(
+            message.contains("resolves to 127.0.0.1, a loopback address"),
+            "{message}"
+        );
+        assert!(
+            message.contains("add `app.example.com` or `127.0.0.1`"),
+            "{message}"
+        );
+        assert!(wildcard.check_addrs(&t, matched, &public).is_ok());
+        // Public and private mixed: refused as a whole.
+        let mixed = [public[0], loopback[0]];
+        assert!(wildcard.check_addrs(&t, matched, &mixed).is_err());
+        let exact = policy("app.example.com");
+        let matched = exact.check_host(&t).unwrap();
+        assert!(exact.check_addrs(&t, matched, &loopback).is_ok());
+        let cidr = policy("*.example.com, 127.0.0.0/8");
+        assert!(cidr.check_addrs(&t, Matched::Wildcard, &loopback).is_ok());
+    }
+}

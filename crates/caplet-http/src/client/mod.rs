@@ -123,6 +123,9 @@ impl LinkSettings {
     }
 }
 
+/// actor id → link name → binding.
+type Bindings = HashMap<Arc<str>, HashMap<String, Arc<Binding>>>;
+
 /// One bound link: its policy and its own connection pool.
 struct Binding {
     policy: Arc<Policy>,
@@ -134,8 +137,7 @@ struct Binding {
 pub struct HttpClient {
     defaults: Limits,
     tls: Arc<rustls::ClientConfig>,
-    /// actor id → link name → binding.
-    bindings: RwLock<HashMap<Arc<str>, HashMap<String, Arc<Binding>>>>,
+    bindings: RwLock<Bindings>,
 }
 
 impl std::fmt::Debug for HttpClient {

@@ -2,6 +2,7 @@
 //! stop (unbind of the last route, or provider shutdown) can close the socket at once, let
 //! in-flight requests finish within the grace period, and then cut what is left.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
+use tokio::task::{self, JoinHandle, JoinSet};
 
 use super::handler::{self, Shared};
 use super::routes::RouteTable;
@@ -113,6 +114,10 @@ async fn accept_loop(
     let addr = listener.local_addr().ok();
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_LISTENER));
     let mut connections = JoinSet::new();
+    // One stop signal per connection, dropped to stop it. Not a shared watch channel: every
+    // poll of a connection would then lock that channel's waiter list, which all connections
+    // contend for.
+    let mut stops: HashMap<task::Id, oneshot::Sender<()>> = HashMap::new();
     loop {
         let permit = tokio::select! {
             biased;
@@ -121,7 +126,10 @@ async fn accept_loop(
                 Ok(permit) => permit,
                 Err(_) => break,
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            Some(joined) = connections.join_next_with_id(), if !connections.is_empty() => {
+                stops.remove(&joined_id(&joined));
+                continue;
+            }
         };
         let accepted = tokio::select! {
             biased;
@@ -130,13 +138,15 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, _peer)) => {
-                connections.spawn(serve(
+                let (stop_tx, stop_rx) = oneshot::channel();
+                let handle = connections.spawn(serve(
                     stream,
                     Arc::clone(&shared),
                     Arc::clone(&builder),
-                    stop.clone(),
+                    stop_rx,
                     permit,
                 ));
+                stops.insert(handle.id(), stop_tx);
             }
             Err(error) if is_per_connection(&error) => {}
             Err(error) => {
@@ -148,9 +158,12 @@ async fn accept_loop(
                 }
             }
         }
-        while connections.try_join_next().is_some() {}
+        while let Some(joined) = connections.try_join_next_with_id() {
+            stops.remove(&joined_id(&joined));
+        }
     }
     drop(listener);
+    stops.clear();
     let drained = tokio::time::timeout(grace, async {
         while connections.join_next().await.is_some() {}
     })
@@ -162,6 +175,13 @@ async fn accept_loop(
             "http server: connections still open after the {grace:?} grace period; closing them"
         );
         connections.shutdown().await;
+    }
+}
+
+fn joined_id(joined: &Result<(task::Id, ()), task::JoinError>) -> task::Id {
+    match joined {
+        Ok((id, ())) => *id,
+        Err(error) => error.id(),
     }
 }
 
@@ -183,7 +203,7 @@ async fn serve(
     stream: TcpStream,
     shared: Arc<Shared>,
     builder: Arc<Builder<TokioExecutor>>,
-    mut stop: watch::Receiver<bool>,
+    stop: oneshot::Receiver<()>,
     _permit: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
@@ -191,8 +211,9 @@ async fn serve(
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let result = tokio::select! {
+        biased;
         result = connection.as_mut() => result,
-        () = stopped(&mut stop) => {
+        _ = stop => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }

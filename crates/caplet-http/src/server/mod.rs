@@ -209,7 +209,10 @@ impl HttpServer {
             && let Some(listener) = state.listeners.get(&settings.addr)
         {
             let routes = listener.routes();
-            if let Some(other) = routes.with_prefix(&settings.prefix) {
+            if let Some(other) = routes
+                .with_prefix(&settings.prefix)
+                .filter(|other| !other.is_owned_by(actor, &link.link_name))
+            {
                 return Err(ProviderError::Failed(format!(
                     "http server: actor {actor} link {} cannot serve {}{} because actor {} \
                      (link {}) already serves that address and path prefix; give one of them \
@@ -245,6 +248,7 @@ impl HttpServer {
             state.listeners.insert(listener_key, listener);
             listener_key
         };
+        let settings_prefix = Arc::clone(&settings.prefix);
         let placement = Placement {
             requested: settings.addr,
             listener: listener_key,
@@ -252,7 +256,9 @@ impl HttpServer {
         };
         let previous = state.links.insert(key, placement);
         // A rebind elsewhere: the old route goes (the new one is already serving).
-        Ok(previous.and_then(|old| remove_route(&mut state, &old, actor, &link.link_name)))
+        Ok(previous
+            .filter(|old| old.listener != listener_key || old.prefix != settings_prefix)
+            .and_then(|old| remove_route(&mut state, &old, actor, &link.link_name)))
     }
 
     fn unbind_now(&self, actor: &ActorRef, link_name: &str) -> Option<JoinHandle<()>> {

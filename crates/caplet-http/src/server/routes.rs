@@ -53,7 +53,7 @@ impl RouteTable {
             .cloned()
             .collect();
         routes.push(Arc::new(route));
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|route| std::cmp::Reverse(route.prefix.len()));
         Self { routes }
     }
 
