@@ -463,8 +463,12 @@ pub(crate) fn host_error(error: HostError) -> ApiError {
         | HostError::DuplicateProvider { .. }
         | HostError::IdentityChanged { .. }
         | HostError::RevisionNotHigher { .. } => StatusCode::CONFLICT,
-        HostError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        HostError::ShuttingDown | HostError::PolicyUnavailable { .. } => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        HostError::PolicyDenied { .. } => StatusCode::FORBIDDEN,
         HostError::Claims { .. }
+        | HostError::NoTrustedIssuers { .. }
         | HostError::Unsigned { .. }
         | HostError::Load(_)
         | HostError::Start { .. }

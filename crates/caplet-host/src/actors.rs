@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use caplet_provider_api::ActorRef;
 use caplet_runtime::ActorModule;
 
+use crate::breaker::Breaker;
 use crate::metrics::ActorMetrics;
 use crate::policy::Admission;
 
@@ -31,6 +32,8 @@ pub struct ActorEntry {
     current: ArcSwap<ActorVersion>,
     /// Its call metrics; they start with the actor and end with it.
     pub(crate) metrics: ActorMetrics,
+    /// Its circuit breaker and trap-log limiter.
+    pub(crate) breaker: Breaker,
 }
 
 impl ActorEntry {
@@ -40,6 +43,7 @@ impl ActorEntry {
             actor,
             current: ArcSwap::from_pointee(version),
             metrics: ActorMetrics::default(),
+            breaker: Breaker::default(),
         }
     }
 

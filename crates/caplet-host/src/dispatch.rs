@@ -3,16 +3,19 @@
 //!
 //! It takes the actor's current version at call time (so a swap applies to the next call),
 //! counts the call as in flight (so shutdown can wait for it), and turns runtime errors into a
-//! [`DispatchError`] that says whose fault it was.
+//! [`DispatchError`] that says whose fault it was. The actor's circuit breaker
+//! ([`crate::breaker`]) is asked first: an actor that keeps crashing is not run at all for a
+//! while, and its crashes are counted and logged at a limited rate.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use caplet_provider_api::{ActorDispatcher, ActorRef, BoxFuture, DispatchError};
 use caplet_runtime::CallError;
 
 use crate::actors::ActorEntry;
+use crate::breaker::{self, Outcome};
 use crate::host::HostInner;
 use crate::router::CallContext;
 
@@ -25,15 +28,30 @@ pub(crate) async fn invoke(
     payload: &[u8],
     parent: Option<Arc<CallContext>>,
 ) -> Result<Vec<u8>, DispatchError> {
-    let context = CallContext::new(host.clone(), entry, parent);
+    let breaker_config = host.config.breaker;
+    let permit = match entry.breaker.admit(&breaker_config) {
+        Ok(permit) => permit,
+        Err(remaining) => {
+            let error = breaker::open_error(&entry.actor.name, remaining);
+            entry
+                .metrics
+                .record(operation, Duration::ZERO, Some(&error));
+            return Err(error);
+        }
+    };
+    let context = CallContext::new(host.clone(), entry.clone(), parent);
     let module = context.version.module.clone();
     let started = Instant::now();
     let result = module
         .call(operation, payload, context.clone())
         .await
         .map_err(|error| classify(error, context.take_unavailable()));
-    context
-        .entry
+    let outcome = Outcome::of(&result);
+    if let (Outcome::Crashed, Err(error)) = (outcome, &result) {
+        entry.breaker.log_trap(&entry.actor.name, operation, error);
+    }
+    permit.finish(&breaker_config, &entry.actor.name, outcome);
+    entry
         .metrics
         .record(operation, started.elapsed(), result.as_ref().err());
     result

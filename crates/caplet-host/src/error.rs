@@ -19,6 +19,11 @@ pub enum HostError {
         "actor `{name}` refused: the module is unsigned; sign it with `caplet claims sign` (or run with --allow-unsigned during development)"
     )]
     Unsigned { name: String },
+    /// The host trusts no issuer (and unsigned modules are not allowed), so nothing may run.
+    #[error(
+        "actor `{name}` refused: this host trusts no issuer (the module is signed by {issuer}); list the account in host.issuers"
+    )]
+    NoTrustedIssuers { name: String, issuer: String },
     /// The module could not be compiled or linked.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -71,6 +76,23 @@ pub enum HostError {
         name: String,
         running: i32,
         offered: i32,
+    },
+    /// The policy engine refused the action.
+    #[error("policy refused the {action} of actor `{actor}`: {reason}")]
+    PolicyDenied {
+        actor: String,
+        action: String,
+        reason: String,
+    },
+    /// The policy engine could not answer, so the action is refused (fail closed).
+    #[error(
+        "policy unavailable, so the {action} of actor `{actor}` is refused (fail closed): {engine}: {reason}; check that the policy engine runs and answers, see docs/policy.md"
+    )]
+    PolicyUnavailable {
+        actor: String,
+        action: String,
+        engine: String,
+        reason: String,
     },
     /// The host is stopping.
     #[error("the host is shutting down")]

@@ -15,10 +15,11 @@ use caplet_wire::contracts::{self, LOGGING, NUMBERGEN};
 use tokio::sync::Notify;
 
 use crate::actors::{ActorEntry, ActorTable, ActorVersion};
+use crate::breaker::BreakerConfig;
 use crate::builtin::{LoggingProvider, NumberGenProvider};
 use crate::dispatch::HostDispatcher;
 use crate::links::LinkTable;
-use crate::policy::ActorPolicy;
+use crate::policy::{ActorPolicy, Admission, PolicyAction, PolicyEngine};
 use crate::providers::ProviderTable;
 use crate::{DEFAULT_MAX_CALL_DEPTH, DEFAULT_SHUTDOWN_GRACE, HostError};
 
@@ -33,6 +34,11 @@ pub struct HostConfig {
     pub max_call_depth: u32,
     /// See [`DEFAULT_SHUTDOWN_GRACE`].
     pub shutdown_grace: Duration,
+    /// The admission and link policy asked after the claims check (`docs/policy.md`); `None`:
+    /// claims and links alone decide.
+    pub policy: Option<Arc<dyn PolicyEngine>>,
+    /// The per-actor circuit breaker for trap storms (see [`crate::breaker`]).
+    pub breaker: BreakerConfig,
 }
 
 impl Default for HostConfig {
@@ -42,6 +48,8 @@ impl Default for HostConfig {
             allow_unsigned: false,
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            policy: None,
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -166,7 +174,10 @@ impl Host {
                 detail: String::new(),
             });
         }
+        check_size(name, &bytes, &limits)?;
         let admission = self.inner.policy.admit(name, &bytes)?;
+        self.check_policy(PolicyAction::Start, name, &admission, None)
+            .await?;
         let runtime = self.inner.runtime.clone();
         let owned_name = name.to_string();
         let mut limits = limits;
@@ -306,6 +317,18 @@ impl Host {
                 caps: version.admission.capability_list(),
             });
         }
+        let link_input = serde_json::json!({
+            "contract": contract,
+            "link_name": link_name,
+            "values": values,
+        });
+        self.check_policy(
+            PolicyAction::Link,
+            &entry.actor.name,
+            &version.admission,
+            Some(link_input),
+        )
+        .await?;
         let link = LinkDefinition {
             actor: entry.actor.clone(),
             contract_id: contract,
@@ -498,6 +521,30 @@ impl Host {
             .map_err(HostError::Load)
     }
 
+    /// Asks the configured policy engine, if any, about `action` (fail closed).
+    pub(crate) async fn check_policy(
+        &self,
+        action: PolicyAction,
+        name: &str,
+        admission: &Admission,
+        link: Option<serde_json::Value>,
+    ) -> Result<(), HostError> {
+        let Some(engine) = &self.inner.config.policy else {
+            return Ok(());
+        };
+        let host = serde_json::json!({
+            "issuers": self.inner.config.issuers,
+            "allow_unsigned": self.inner.config.allow_unsigned,
+        });
+        let input = crate::policy::policy_input(
+            action,
+            crate::policy::actor_input(name, admission),
+            link,
+            host,
+        );
+        crate::policy::check(engine.as_ref(), action, name, &input).await
+    }
+
     pub(crate) fn inner(&self) -> &HostInner {
         &self.inner
     }
@@ -535,4 +582,16 @@ fn normalize_link_name(link_name: &str) -> &str {
     } else {
         trimmed
     }
+}
+
+/// Refuses a module over `max_module_bytes` before its claims are parsed or it is compiled.
+pub(crate) fn check_size(name: &str, bytes: &[u8], limits: &Limits) -> Result<(), HostError> {
+    if bytes.len() > limits.max_module_bytes {
+        return Err(HostError::Load(caplet_runtime::LoadError::TooLarge {
+            module: name.to_string(),
+            size: bytes.len(),
+            limit: limits.max_module_bytes,
+        }));
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@
 //! - [`router`] serves each guest `__host_call`: capability claim **and** link checked before any
 //!   provider is contacted; actor-to-actor calls bounded by a call-depth limit;
 //! - [`dispatch`] is how providers (HTTP server, subscriptions) call actors, always through here;
+//! - [`breaker`] stops calling an actor that keeps trapping, for a while (trap storms);
 //! - [`metrics`] counts every call per actor and operation ([`Host::metrics_text`]).
 //!
 //! The host knows no concrete provider except the two built-ins that wasmCloud also serves
@@ -15,6 +16,7 @@
 //! the host (`caplet up`), so transports and backends can change without touching the router.
 
 pub mod actors;
+pub mod breaker;
 pub mod builtin;
 pub mod dispatch;
 mod error;
@@ -27,6 +29,9 @@ pub mod providers;
 pub mod router;
 mod swap;
 
+pub use breaker::{
+    BreakerConfig, DEFAULT_BREAKER_FAILURES, DEFAULT_BREAKER_OPEN, TRAP_LOG_INTERVAL,
+};
 pub use caplet_provider_api::{
     ActorDispatcher, ActorRef, BoxFuture, DispatchError, LinkDefinition, LinkValues, Provider,
     ProviderCall, ProviderConfig, ProviderError,

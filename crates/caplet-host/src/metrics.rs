@@ -286,6 +286,26 @@ pub(crate) fn render(actors: &[Arc<ActorEntry>], providers: &[ProviderStatus]) -
     }
     header(
         &mut out,
+        "caplet_actor_breaker_open",
+        "gauge",
+        "1 while an actor's circuit breaker refuses calls (it kept crashing), else 0.",
+    );
+    for (actor, entry, _) in &snapshots {
+        let open = u8::from(entry.breaker.is_open());
+        let _ = writeln!(out, "caplet_actor_breaker_open{{actor=\"{actor}\"}} {open}");
+    }
+    header(
+        &mut out,
+        "caplet_actor_traps_total",
+        "counter",
+        "Calls into an actor that crashed: a trap, the deadline, or the memory or stack limit.",
+    );
+    for (actor, entry, _) in &snapshots {
+        let traps = entry.breaker.traps();
+        let _ = writeln!(out, "caplet_actor_traps_total{{actor=\"{actor}\"}} {traps}");
+    }
+    header(
+        &mut out,
         "caplet_provider_healthy",
         "gauge",
         "1 when a provider reports healthy, else 0.",

@@ -4,6 +4,22 @@
 //! with a matching module hash and a valid time window (`caplet_claims::verify`). An unsigned
 //! module is refused unless development mode (`allow_unsigned`) is on; it then runs with every
 //! capability claimed — links still decide what it can reach — and a warning says so.
+//!
+//! After the claims, an optional [`PolicyEngine`] (Rego in-process or an external OPA server,
+//! `docs/policy.md`) may refuse an actor at start or update and a link at link time; it fails
+//! closed when it cannot answer.
+
+mod engine;
+mod opa;
+mod rego;
+
+pub(crate) use engine::check;
+pub use engine::{
+    CachedPolicy, DEFAULT_POLICY_CACHE_TTL, DEFAULT_POLICY_TIMEOUT, Decision,
+    MAX_POLICY_CACHE_ENTRIES, PolicyAction, PolicyEngine, actor_input, policy_input,
+};
+pub use opa::{DEFAULT_OPA_PATH, MAX_OPA_RESPONSE_BYTES, OpaPolicy, parse_answer};
+pub use rego::{DEFAULT_REGO_QUERY, MAX_REGO_POLICY_BYTES, RegoPolicy};
 
 use std::sync::Arc;
 
@@ -60,6 +76,14 @@ impl ActorPolicy {
     pub fn admit(&self, name: &str, bytes: &[u8]) -> Result<Admission, HostError> {
         let policy = Policy::default().allow_issuers(self.issuers.iter().cloned());
         match caplet_claims::verify(bytes, &policy) {
+            // No trusted issuer means no signed module is trusted: fail closed. Development
+            // mode (unsigned allowed) accepts any validly signed module too.
+            Ok(claims) if self.issuers.is_empty() && !self.allow_unsigned => {
+                Err(HostError::NoTrustedIssuers {
+                    name: name.to_string(),
+                    issuer: claims.issuer().to_string(),
+                })
+            }
             Ok(claims) => {
                 let capabilities = claims
                     .caps()

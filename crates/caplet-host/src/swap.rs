@@ -11,6 +11,7 @@ use std::sync::Arc;
 use caplet_runtime::Limits;
 
 use crate::actors::ActorVersion;
+use crate::policy::PolicyAction;
 use crate::{Host, HostError};
 
 /// What an update may override.
@@ -52,6 +53,8 @@ impl Host {
             .by_name(name)
             .ok_or_else(|| HostError::NoSuchActor(name.to_string()))?;
         let current = entry.current();
+        let size_limits = limits.unwrap_or_else(|| current.module.limits());
+        crate::host::check_size(name, &bytes, &size_limits)?;
         let admission = inner.policy.admit(name, &bytes)?;
         if admission.id != entry.actor.id {
             return Err(HostError::IdentityChanged {
@@ -60,6 +63,8 @@ impl Host {
                 offered: admission.id.to_string(),
             });
         }
+        self.check_policy(PolicyAction::Update, name, &admission, None)
+            .await?;
         let old_rev = current.admission.claims.as_ref().and_then(|c| c.rev());
         let new_rev = admission.claims.as_ref().and_then(|c| c.rev());
         if !options.allow_same_or_lower_rev
@@ -96,6 +101,8 @@ impl Host {
         // because the old version is freed with the last call holding it.
         old.module.drain_idle();
         entry.metrics.swapped();
+        // New code deserves a fresh start: an open circuit was about the old version.
+        entry.breaker.reset();
         tracing::info!(actor = name, ?old_rev, ?new_rev, "actor updated");
         Ok(report)
     }

@@ -42,6 +42,7 @@ pub struct Running {
 /// failure, whatever had started is shut down and the error says what failed.
 pub async fn launch(manifest: &Manifest) -> Result<Running, LaunchError> {
     let prepared = preflight(manifest).map_err(LaunchError::Manifest)?;
+    let policy = crate::build_policy(manifest).map_err(|e| LaunchError::Manifest(e.into()))?;
     let actor_limits: Vec<_> = manifest
         .actors
         .iter()
@@ -56,6 +57,8 @@ pub async fn launch(manifest: &Manifest) -> Result<Running, LaunchError> {
         HostConfig {
             issuers: manifest.host.issuers.clone(),
             allow_unsigned: manifest.host.allow_unsigned,
+            policy,
+            breaker: crate::breaker_config(manifest),
             ..HostConfig::default()
         },
     );

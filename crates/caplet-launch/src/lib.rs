@@ -6,13 +6,18 @@
 //! [`launch`] then builds the runtime and host and starts, in order, actors (verified, compiled,
 //! warmed), providers, and links; if any step fails, what started is shut down again.
 //!
+//! `[host.policy]` becomes the host's policy engine ([`build_policy`]; a Rego file that does
+//! not compile fails the pre-flight) and the breaker keys its circuit breaker settings.
+//!
 //! The [`catalog`] is the only place that names concrete providers, so the host stays generic.
 
 pub mod catalog;
 mod launch;
 mod limits;
+mod policy;
 mod preflight;
 
 pub use launch::{LaunchError, Running, launch};
 pub use limits::{engine_limits, runtime_limits};
+pub use policy::{breaker_config, build_policy};
 pub use preflight::preflight;

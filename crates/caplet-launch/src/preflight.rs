@@ -1,6 +1,7 @@
 //! Everything checked before anything starts, all reported together at their lines: provider
 //! config, link values, actor modules (readable, signed by a trusted issuer, not expired) and
-//! that each link's contract is among its actor's signed capabilities.
+//! that each link's contract is among its actor's signed capabilities, and that the Rego policy
+//! of `[host.policy]`, if any, compiles.
 
 use caplet_claims::{ClaimsError, Policy, caps};
 use caplet_manifest::{Manifest, ManifestErrors};
@@ -67,6 +68,9 @@ pub fn preflight(manifest: &Manifest) -> Result<Vec<PreparedActor>, ManifestErro
                 Some("set max_stack_kib in [host.limits]; it applies to every actor".into()),
             ));
         }
+    }
+    if let Err(error) = crate::build_policy(manifest) {
+        errors.push(error);
     }
     let policy = Policy::default().allow_issuers(manifest.host.issuers.iter().cloned());
     let mut prepared = Vec::new();

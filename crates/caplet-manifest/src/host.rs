@@ -12,14 +12,18 @@ use caplet_claims::{KeyKind, parse_public_key};
 use crate::LoadOptions;
 use crate::limits::LIMIT_KEYS;
 use crate::model::{HostSettings, LimitOverrides};
+use crate::policy;
 use crate::read::{Reader, Value, quoted};
 
-const HOST_KEYS: [&str; 5] = [
+const HOST_KEYS: [&str; 8] = [
     "issuers",
     "allow_unsigned",
     "control_api",
     "control_token_file",
     "limits",
+    "policy",
+    "breaker_failures",
+    "breaker_open_ms",
 ];
 
 /// Reads `[host]` (absent means all defaults) and checks that some actor could ever run.
@@ -62,6 +66,30 @@ pub(crate) fn read_host(
         }
         if let Some(value) = table.get("limits") {
             host.limits = read_limits(r, value, "[host.limits]");
+        }
+        if let Some(value) = table.get("policy") {
+            host.policy = policy::read_policy(r, value, base_dir);
+        }
+        if let Some(value) = table.get("breaker_failures") {
+            host.breaker_failures = policy::read_breaker_key(
+                r,
+                value,
+                "breaker_failures",
+                0,
+                policy::MAX_BREAKER_FAILURES,
+                "consecutive crashes",
+            )
+            .and_then(|n| u32::try_from(n).ok());
+        }
+        if let Some(value) = table.get("breaker_open_ms") {
+            host.breaker_open_ms = policy::read_breaker_key(
+                r,
+                value,
+                "breaker_open_ms",
+                policy::MIN_BREAKER_OPEN_MS,
+                policy::MAX_BREAKER_OPEN_MS,
+                "milliseconds",
+            );
         }
     }
     host.allow_unsigned |= options.allow_unsigned;

@@ -25,6 +25,7 @@ mod error;
 mod host;
 mod limits;
 mod model;
+mod policy;
 mod read;
 mod wiring;
 
@@ -43,7 +44,13 @@ pub use limits::{
     MAX_STACK_KIB, MIN_DEADLINE_MS, MIN_HOST_CALL_PAYLOAD_KIB, MIN_MEMORY_MIB, MIN_PAYLOAD_KIB,
     MIN_STACK_KIB, valid_actor_name,
 };
-pub use model::{HostSettings, LimitOverrides, LinkSpec, Manifest, ManifestActor, ProviderSpec};
+pub use model::{
+    HostSettings, LimitOverrides, LinkSpec, Manifest, ManifestActor, PolicySettings, ProviderSpec,
+};
+pub use policy::{
+    MAX_BREAKER_FAILURES, MAX_BREAKER_OPEN_MS, MAX_POLICY_CACHE_TTL_S, MAX_POLICY_TIMEOUT_MS,
+    MIN_BREAKER_OPEN_MS,
+};
 
 use error::Diagnostics;
 use read::Reader;

@@ -80,6 +80,31 @@ pub struct HostSettings {
     pub control_token_file: Option<PathBuf>,
     /// `[host.limits]`: defaults for every actor.
     pub limits: LimitOverrides,
+    /// `[host.policy]`: the admission and link policy engine; `None` when absent.
+    pub policy: Option<PolicySettings>,
+    /// `breaker_failures`: consecutive crashes that open an actor's circuit (0: never).
+    pub breaker_failures: Option<u32>,
+    /// `breaker_open_ms`: how long an open circuit refuses calls, in milliseconds.
+    pub breaker_open_ms: Option<u64>,
+}
+
+/// `[host.policy]`: exactly one of `rego` and `opa_url` is set (see `docs/policy.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySettings {
+    /// The Rego policy file, joined to the manifest's folder; it existed.
+    pub rego: Option<PathBuf>,
+    /// The Rego rule to ask (`data.caplet.allow` when `None`).
+    pub query: Option<String>,
+    /// The OPA server, `http://HOST:PORT`.
+    pub opa_url: Option<String>,
+    /// The OPA document path (`caplet` when `None`).
+    pub opa_path: Option<String>,
+    /// Decision timeout in milliseconds (the host's default when `None`).
+    pub timeout_ms: Option<u64>,
+    /// Decision cache TTL in seconds; 0 disables it (the host's default when `None`).
+    pub cache_ttl_s: Option<u64>,
+    /// Line of `[host.policy]`, for pre-flight errors (a Rego file that does not compile).
+    pub line: usize,
 }
 
 /// Limits as the manifest gives them, in its units; `None` keeps the default from below.

@@ -8,8 +8,10 @@
     clippy::panic
 )]
 
+mod breaker;
 mod common;
 mod enforcement;
 mod lifecycle;
+mod policy;
 mod routing;
 mod swap;

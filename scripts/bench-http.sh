@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: `caplet up` serving the hello and kvcounter actors, against the same logic
+# as a plain native hyper service (crates/caplet-baseline), with the same wrk settings for both.
+# The numbers go into BENCHMARKS.md ("HTTP: caplet up vs native hyper").
+#
+# Steps: build release `caplet` and `caplet-baseline`; build the guests when guests/out lacks
+# them; sign hello and kvcounter with a throwaway account in a temp folder; start a private
+# redis-server; then for each case (hello, kvcounter-memory, kvcounter-redis) run Caplet and
+# then the baseline on a free loopback port: wait until it answers, warm up, measure with
+#   wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:PORT/
+# and stop it with SIGINT (it must exit 0). The kvcounter cases also check the answers: the
+# counter read after the run must have grown by at least the requests wrk completed. Caplet runs
+# as `caplet up --no-control` (the control API would take port 7171 and write a token under
+# ~/.caplet). Besides req/s and latency, the script reports the server's CPU time per request
+# (user + system, from /proc): on a shared machine it moves much less than req/s.
+#
+# Environment:
+#   DURATION      seconds measured per server (default 10)
+#   WARMUP        seconds of wrk before measuring (default 2)
+#   CONNECTIONS   wrk connections (default 32)
+#   THREADS       wrk threads (default 2)
+#   INSTANCES     `instances` of each actor in the manifest (default 2)
+#   CASES         cases to run, space-separated (default "hello kvcounter-memory kvcounter-redis")
+#   KEEP_WORK     when set, keep the temp folder (manifests, logs, wrk outputs) and print it
+#   NO_BUILD      when set, use the release binaries already built instead of running cargo
+#   CARGO_TARGET_DIR  where cargo builds (default: the workspace's target/)
+#
+# Exit status: 0 when every run was valid (all answers 2xx, servers stopped cleanly), whether or
+# not the goals were met; the table says which were.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/packages.sh
+source "$root/scripts/lib/packages.sh"
+
+readonly DURATION="${DURATION:-10}"
+readonly WARMUP="${WARMUP:-2}"
+readonly CONNECTIONS="${CONNECTIONS:-32}"
+readonly THREADS="${THREADS:-2}"
+readonly INSTANCES="${INSTANCES:-2}"
+readonly CASES="${CASES:-hello kvcounter-memory kvcounter-redis}"
+# Seconds a server may take to answer after it was started, and to exit after SIGINT.
+readonly START_TIMEOUT=30
+readonly STOP_TIMEOUT=20
+
+say() { printf 'bench-http: %s\n' "$*" >&2; }
+die() {
+	printf 'bench-http: error: %s\n' "$*" >&2
+	exit 1
+}
+
+for value in "$DURATION" "$WARMUP" "$CONNECTIONS" "$THREADS" "$INSTANCES"; do
+	[[ "$value" =~ ^[1-9][0-9]*$ ]] || die "DURATION, WARMUP, CONNECTIONS, THREADS and INSTANCES must be positive integers (got '$value')"
+done
+
+ensure_packages "the HTTP benchmark" wrk:wrk redis-server:redis-server curl:curl
+
+# --- processes and cleanup --------------------------------------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/caplet-bench-http.XXXXXX")"
+pids=()
+
+cleanup() {
+	local status=$? pid
+	trap - EXIT INT TERM
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ -n "${KEEP_WORK:-}" ]]; then
+		say "kept $work"
+	else
+		rm -rf "$work"
+	fi
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Removes $1 from the pids to clean up.
+forget() {
+	local pid keep=()
+	for pid in "${pids[@]}"; do
+		[[ "$pid" == "$1" ]] || keep+=("$pid")
+	done
+	pids=("${keep[@]}")
+}
+
+# Prints a loopback TCP port nothing listens on and that this run has not handed out yet.
+used_ports=" "
+free_port() {
+	local port tries
+	for ((tries = 0; tries < 200; tries++)); do
+		port=$((20000 + RANDOM % 40000))
+		[[ "$used_ports" == *" $port "* ]] && continue
+		if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			used_ports+="$port "
+			printf '%s\n' "$port"
+			return 0
+		fi
+	done
+	die "no free loopback port found"
+}
+
+# wait_for_port PID PORT LOG: until something accepts on PORT; fails if PID exits first.
+wait_for_port() {
+	local pid="$1" port="$2" log="$3" deadline=$((SECONDS + START_TIMEOUT))
+	until (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			sed 's/^/    /' "$log" >&2
+			die "the server on port $port exited before it answered (log above)"
+		fi
+		((SECONDS < deadline)) || die "nothing answered on port $port within ${START_TIMEOUT}s"
+		sleep 0.1
+	done
+}
+
+# stop_server NAME PID LOG: SIGINT, then the process must exit 0 within STOP_TIMEOUT.
+stop_server() {
+	local name="$1" pid="$2" log="$3" deadline=$((SECONDS + STOP_TIMEOUT)) rc=0
+	kill -INT "$pid"
+	while kill -0 "$pid" 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			kill -KILL "$pid" 2>/dev/null || true
+			die "$name did not stop within ${STOP_TIMEOUT}s of SIGINT"
+		fi
+		sleep 0.1
+	done
+	wait "$pid" || rc=$?
+	forget "$pid"
+	if ((rc != 0)); then
+		sed 's/^/    /' "$log" >&2
+		die "$name exited with status $rc after SIGINT (log above)"
+	fi
+}
+
+# --- build ------------------------------------------------------------------------------------
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+case "$target_dir" in
+/*) ;;
+*) target_dir="$PWD/$target_dir" ;;
+esac
+if [[ -z "${NO_BUILD:-}" ]]; then
+	say "building release caplet and caplet-baseline (target dir $target_dir)"
+	(cd "$root" && CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p caplet -p caplet-baseline)
+fi
+for binary in caplet caplet-baseline; do
+	[[ -x "$target_dir/release/$binary" ]] || die "$target_dir/release/$binary is missing (build it, or unset NO_BUILD)"
+	# A private copy: a concurrent build in the shared target dir cannot swap it mid-run.
+	cp "$target_dir/release/$binary" "$work/$binary"
+done
+caplet="$work/caplet"
+baseline="$work/caplet-baseline"
+
+guests="$root/guests/out"
+if [[ ! -f "$guests/hello.wasm" || ! -f "$guests/kvcounter.wasm" ]]; then
+	say "building the guests"
+	bash "$root/scripts/build-guests.sh"
+fi
+
+# --- sign -------------------------------------------------------------------------------------
+keys="$work/keys"
+account="$("$caplet" keys gen account --keys-dir "$keys" 2>/dev/null)"
+[[ "$account" =~ ^A[A-Z2-7]{55}$ ]] || die "caplet keys gen account printed '$account', not an account key"
+# sign NAME CAP...: guests/out/NAME.wasm → $work/NAME.wasm, signed for the CAPs.
+sign() {
+	local name="$1" cap caps=()
+	shift
+	for cap in "$@"; do
+		caps+=(--cap "$cap")
+	done
+	"$caplet" claims sign "$guests/$name.wasm" -o "$work/$name.wasm" --name "$name" "${caps[@]}" \
+		--keys-dir "$keys" >"$work/sign-$name.log" 2>&1 || {
+		sed 's/^/    /' "$work/sign-$name.log" >&2
+		die "cannot sign $name.wasm (output above)"
+	}
+}
+sign hello wasmcloud:httpserver
+sign kvcounter wasmcloud:httpserver wasmcloud:keyvalue
+
+# --- redis ------------------------------------------------------------------------------------
+redis_url=""
+if [[ " $CASES " == *" kvcounter-redis "* ]]; then
+	redis_port="$(free_port)"
+	redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize no >"$work/redis.log" 2>&1 &
+	redis_pid=$!
+	pids+=("$redis_pid")
+	wait_for_port "$redis_pid" "$redis_port" "$work/redis.log"
+	redis_url="redis://127.0.0.1:$redis_port/"
+	say "redis-server on $redis_url"
+fi
+
+# --- one run ----------------------------------------------------------------------------------
+# Writes the manifest of case $1 serving on 127.0.0.1:$2 to $3/caplet.toml.
+write_manifest() {
+	local case="$1" port="$2" dir="$3" actor provider=""
+	case "$case" in
+	hello) actor=hello ;;
+	kvcounter-memory) actor=kvcounter ;;
+	kvcounter-redis)
+		actor=kvcounter
+		provider="[[provider]]
+contract = \"wasmcloud:keyvalue\"
+implementation = \"redis\"
+[provider.config]
+url = \"$redis_url\"
+"
+		;;
+	*) die "unknown case '$case'" ;;
+	esac
+	mkdir -p "$dir"
+	ln -sf "$work/$actor.wasm" "$dir/$actor.wasm"
+	{
+		printf '[host]\nissuers = ["%s"]\n\n' "$account"
+		printf '[[actor]]\nname = "%s"\npath = "%s.wasm"\ninstances = %s\n\n' "$actor" "$actor" "$INSTANCES"
+		printf '%s\n' "$provider"
+		printf '[[link]]\nactor = "%s"\ncontract = "wasmcloud:httpserver"\n[link.values]\naddress = "127.0.0.1:%s"\n' "$actor" "$port"
+		if [[ "$actor" == kvcounter ]]; then
+			printf '\n[[link]]\nactor = "kvcounter"\ncontract = "wasmcloud:keyvalue"\n'
+		fi
+	} >"$dir/caplet.toml"
+}
+
+# The counter in a kvcounter answer ({"counter":N}); fails on anything else.
+read_counter() {
+	local port="$1" body
+	body="$(curl -fsS --max-time 5 "http://127.0.0.1:$port/")" || die "GET on port $port failed"
+	[[ "$body" =~ ^\{\"counter\":([0-9]+)\}$ ]] || die "unexpected kvcounter answer on port $port: '$body'"
+	printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# CPU time (user + system, in clock ticks) PID has used so far.
+# (Fields 14 and 15 of /proc/PID/stat; the name in parentheses is cut first, it may hold spaces.)
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+CLOCK_TICKS="$(getconf CLK_TCK)"
+readonly CLOCK_TICKS
+
+# Fields of a wrk --latency output.
+wrk_requests() { awk '/ requests in /{print $1; exit}' "$1"; }
+wrk_rate() { awk '/^Requests\/sec:/{print $2; exit}' "$1"; }
+wrk_percentile() { awk -v p="$2%" '$1 == p {print $2; exit}' "$1"; }
+wrk_non2xx() { awk '/Non-2xx or 3xx responses:/{print $NF; exit}' "$1"; }
+wrk_socket_errors() { grep -m1 'Socket errors:' "$1" || true; }
+
+# run_one CASE SIDE: starts the server, checks, warms, measures, stops. Sets result_* globals.
+run_one() {
+	local case="$1" side="$2" port dir log pid before after warm_out out completed warmed file
+	port="$(free_port)"
+	dir="$work/$case-$side"
+	log="$dir/server.log"
+	mkdir -p "$dir"
+	if [[ "$side" == caplet ]]; then
+		write_manifest "$case" "$port" "$dir"
+		"$caplet" up --no-control "$dir" >"$log" 2>&1 &
+	else
+		local args=()
+		case "$case" in
+		hello) args=(hello) ;;
+		kvcounter-memory) args=(counter) ;;
+		kvcounter-redis) args=(counter --redis "$redis_url") ;;
+		esac
+		"$baseline" "${args[@]}" --addr "127.0.0.1:$port" >"$log" 2>&1 &
+	fi
+	pid=$!
+	pids+=("$pid")
+	wait_for_port "$pid" "$port" "$log"
+	if [[ "$side" == caplet ]]; then
+		local deadline=$((SECONDS + START_TIMEOUT))
+		until grep -q 'caplet: serving' "$log"; do
+			((SECONDS < deadline)) || die "caplet up never said it was serving (log: $log)"
+			sleep 0.1
+		done
+	fi
+
+	local url="http://127.0.0.1:$port/"
+	if [[ "$case" == hello ]]; then
+		local body
+		body="$(curl -fsS --max-time 5 "$url")" || die "GET $url failed ($side)"
+		[[ "$body" == "Hello, world!" ]] || die "unexpected hello answer from $side: '$body'"
+	else
+		before="$(read_counter "$port")"
+	fi
+
+	warm_out="$dir/wrk-warmup.txt"
+	out="$dir/wrk.txt"
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >"$warm_out"
+	local ticks_before ticks_after
+	ticks_before="$(cpu_ticks "$pid")"
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" >"$out"
+	ticks_after="$(cpu_ticks "$pid")"
+
+	local non2xx
+	for file in "$warm_out" "$out"; do
+		non2xx="$(wrk_non2xx "$file")"
+		if [[ -n "$non2xx" ]]; then
+			sed 's/^/    /' "$file" >&2
+			tail -n 20 "$log" | sed 's/^/    /' >&2
+			die "$case ($side): $non2xx answers were not 2xx (wrk output and server log above)"
+		fi
+		local socket_errors
+		socket_errors="$(wrk_socket_errors "$file")"
+		[[ -z "$socket_errors" ]] || say "warning: $case ($side): $socket_errors"
+	done
+
+	completed="$(wrk_requests "$out")"
+	warmed="$(wrk_requests "$warm_out")"
+	if [[ "$case" != hello ]]; then
+		after="$(read_counter "$port")"
+		local grown=$((after - before))
+		# wrk counts the answers it read; the server may have answered a few more as wrk stopped.
+		((grown >= completed + warmed + 1)) ||
+			die "$case ($side): the counter grew by $grown, fewer than the $((completed + warmed + 1)) answered requests"
+		say "$case ($side): counter $before → $after (+$grown for $((completed + warmed)) wrk requests + 1 check)"
+	fi
+
+	stop_server "$case ($side)" "$pid" "$log"
+
+	result_rate="$(wrk_rate "$out")"
+	result_p50="$(wrk_percentile "$out" 50)"
+	result_p99="$(wrk_percentile "$out" 99)"
+	[[ -n "$result_rate" && -n "$result_p50" && -n "$result_p99" && -n "$completed" ]] ||
+		die "cannot read wrk's output $out"
+	# Server CPU per request: unlike req/s, it barely moves when other work shares the machine.
+	result_cpu="$(awk -v t=$((ticks_after - ticks_before)) -v hz="$CLOCK_TICKS" -v n="$completed" \
+		'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
+	say "$case ($side): $result_rate req/s, p50 $result_p50, p99 $result_p99, server CPU $result_cpu µs/req ($completed requests)"
+}
+
+# --- run --------------------------------------------------------------------------------------
+say "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after ${WARMUP}s of warm-up); instances = $INSTANCES; $(nproc) CPUs"
+rows=()
+rows_more=()
+for case in $CASES; do
+	case "$case" in
+	hello) goal=0.7 ;;
+	kvcounter-redis) goal=0.8 ;;
+	kvcounter-memory) goal="" ;;
+	*) die "unknown case '$case' (known: hello kvcounter-memory kvcounter-redis)" ;;
+	esac
+	run_one "$case" caplet
+	c_rate="$result_rate" c_p50="$result_p50" c_p99="$result_p99" c_cpu="$result_cpu"
+	run_one "$case" native
+	n_rate="$result_rate" n_p50="$result_p50" n_p99="$result_p99" n_cpu="$result_cpu"
+	ratio="$(awk -v c="$c_rate" -v n="$n_rate" 'BEGIN { printf "%.2f", c / n }')"
+	if [[ -z "$goal" ]]; then
+		verdict="— (informational)"
+	elif awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(r >= g) }'; then
+		verdict="≥ ${goal}× — met"
+	else
+		verdict="≥ ${goal}× — **not met**"
+	fi
+	rows+=("| $case | $c_rate | $n_rate | ${ratio}× | $c_p99 | $n_p99 | $verdict |")
+	cpu_ratio="$(awk -v c="$c_cpu" -v n="$n_cpu" 'BEGIN { printf "%.2f", c / n }')"
+	rows_more+=("| $case | $c_p50 | $n_p50 | $c_cpu | $n_cpu | ${cpu_ratio}× |")
+done
+
+printf '\n| case | caplet req/s | native req/s | ratio (caplet/native) | caplet p99 | native p99 | goal |\n'
+printf '|---|---|---|---|---|---|---|\n'
+printf '%s\n' "${rows[@]}"
+printf '\n| case | caplet p50 | native p50 | caplet CPU µs/req | native CPU µs/req | CPU ratio |\n'
+printf '|---|---|---|---|---|---|\n'
+printf '%s\n' "${rows_more[@]}"
