@@ -186,7 +186,25 @@ fn host_error_len(caller: Caller<'_, GuestState>) -> i32 {
 fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
     let limit = caller.data().limits.max_guest_text_bytes;
     let truncated = to_usize(len) > limit;
-    let text = read_str(&mut caller, ptr, len.min(to_i32(limit)), "__console_log")?;
+    let text = if truncated {
+        // Cutting at the byte limit may split a character: keep the valid prefix instead of
+        // trapping the guest for an "invalid" string it never sent.
+        let mut bytes = read(&mut caller, ptr, to_i32(limit), "__console_log")?;
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            Err(error) if error.error_len().is_none() => error.valid_up_to(),
+            Err(error) => {
+                return Err(abi_trap(format!(
+                    "__console_log: the guest passed invalid UTF-8 (at byte {})",
+                    error.valid_up_to()
+                )));
+            }
+        };
+        bytes.truncate(valid);
+        String::from_utf8(bytes).unwrap_or_default()
+    } else {
+        read_str(&mut caller, ptr, len, "__console_log")?
+    };
     let module: Arc<str> = caller.data().module.clone();
     let line = crate::text::sanitize(&text);
     let marker = if truncated { " [truncated]" } else { "" };

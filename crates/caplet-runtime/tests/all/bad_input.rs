@@ -243,3 +243,26 @@ async fn invalid_utf8_traps_with_the_import_named() {
         "{text}"
     );
 }
+
+/// A guest whose long log line is cut at the text limit in the middle of a character is not
+/// punished for it: the line is truncated at the last whole character and the call succeeds.
+#[tokio::test]
+async fn console_log_truncated_inside_a_character_does_not_trap() {
+    let module = wat(r#"(module
+    (import "wapc" "__console_log" (func $log (param i32 i32)))
+    (import "wapc" "__guest_response" (func $response (param i32 i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "aaa\c3\a9")
+    (func (export "__guest_call") (param i32 i32) (result i32)
+        (call $log (i32.const 16) (i32.const 5))
+        (call $response (i32.const 16) (i32.const 3))
+        (i32.const 1)))"#);
+    let (runtime, _cache) = runtime();
+    let limits = caplet_runtime::Limits {
+        max_guest_text_bytes: 4,
+        ..test_limits()
+    };
+    let actor = runtime.load_actor("long-log", &module, limits).unwrap();
+    let reply = actor.call("op", b"", Arc::new(NoHost)).await.unwrap();
+    assert_eq!(reply, b"aaa");
+}
