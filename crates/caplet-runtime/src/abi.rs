@@ -6,6 +6,8 @@
 //! guest memory: the guest supplies buffers it sized from the `*_len` imports.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 use wasmtime::{Caller, Extern, Linker, Memory};
 
@@ -127,7 +129,25 @@ async fn host_call(
         operation,
         payload,
     };
-    let outcome = handler.host_call(call).await;
+    let deadline = state.deadline;
+    let pending = handler.host_call(call);
+    let outcome = match deadline {
+        // Epoch ticks stop guest code, not a guest parked here: the call's deadline covers the
+        // host call too, and running out of it fails the whole call as a deadline error.
+        Some(deadline) => {
+            match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), pending).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    caller.data_mut().deadline_expired = true;
+                    return Err(abi_trap(
+                        "__host_call: the call's deadline passed while waiting for the host"
+                            .to_string(),
+                    ));
+                }
+            }
+        }
+        None => pending.await,
+    };
     let state = caller.data_mut();
     match outcome {
         Ok(response) if response.len() > limit => {
@@ -183,7 +203,54 @@ fn host_error_len(caller: Caller<'_, GuestState>) -> i32 {
         .map_or(0, |e| to_i32(e.len()))
 }
 
+/// Console lines cut at `max_guest_text_bytes`, process-wide.
+static CONSOLE_LINES_TRUNCATED: AtomicU64 = AtomicU64::new(0);
+/// Console lines dropped by the per-instance rate limit, process-wide.
+static CONSOLE_LINES_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// What the `__console_log` limits did since the process started (every runtime and module).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsoleLogStats {
+    /// Lines cut at [`crate::Limits::max_guest_text_bytes`] (and marked `[truncated]`).
+    pub truncated: u64,
+    /// Lines dropped by [`crate::MAX_CONSOLE_LINES_PER_SECOND`].
+    pub dropped: u64,
+}
+
+/// The process-wide `__console_log` counters.
+pub fn console_log_stats() -> ConsoleLogStats {
+    ConsoleLogStats {
+        truncated: CONSOLE_LINES_TRUNCATED.load(Relaxed),
+        dropped: CONSOLE_LINES_DROPPED.load(Relaxed),
+    }
+}
+
+/// Takes one line from the instance's per-second budget: `None` when the line must be
+/// dropped, else how many lines were dropped before it (to say so in the line).
+fn console_admit(state: &mut GuestState) -> Option<u64> {
+    let budget = &mut state.console;
+    let now = Instant::now();
+    let fresh = budget
+        .window
+        .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1));
+    if fresh {
+        budget.window = Some(now);
+        budget.lines = 0;
+    }
+    if budget.lines >= crate::limits::MAX_CONSOLE_LINES_PER_SECOND {
+        budget.dropped = budget.dropped.saturating_add(1);
+        CONSOLE_LINES_DROPPED.fetch_add(1, Relaxed);
+        return None;
+    }
+    budget.lines = budget.lines.saturating_add(1);
+    Some(std::mem::take(&mut budget.dropped))
+}
+
 fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    // Dropped lines are not even read: a flooding guest costs a counter increment per line.
+    let Some(dropped) = console_admit(caller.data_mut()) else {
+        return Ok(());
+    };
     let limit = caller.data().limits.max_guest_text_bytes;
     let truncated = to_usize(len) > limit;
     let text = if truncated {
@@ -207,8 +274,23 @@ fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmti
     };
     let module: Arc<str> = caller.data().module.clone();
     let line = crate::text::sanitize(&text);
-    let marker = if truncated { " [truncated]" } else { "" };
-    tracing::info!(target: "caplet_runtime::guest", module = %module, "{line}{marker}");
+    let marker = if truncated {
+        CONSOLE_LINES_TRUNCATED.fetch_add(1, Relaxed);
+        " [truncated]"
+    } else {
+        ""
+    };
+    if dropped > 0 {
+        tracing::info!(
+            target: "caplet_runtime::guest",
+            module = %module,
+            dropped,
+            "{line}{marker} [{dropped} earlier lines dropped: over {} lines per second]",
+            crate::limits::MAX_CONSOLE_LINES_PER_SECOND
+        );
+    } else {
+        tracing::info!(target: "caplet_runtime::guest", module = %module, "{line}{marker}");
+    }
     Ok(())
 }
 

@@ -89,17 +89,24 @@ impl WarmInstance {
         state.deadline = Some(Instant::now() + deadline);
         self.store.set_epoch_deadline(1);
         let args = (len_i32(operation.len()), len_i32(payload.len()));
-        let run = self.guest_call.call_async(&mut self.store, args);
-        let outcome = match tokio::time::timeout(deadline, run).await {
-            Ok(outcome) => outcome,
-            Err(_) => return Err(self.deadline_error(operation)),
-        };
+        // No timer wraps the call: guest code is stopped by the epoch callback, and the time a
+        // guest spends parked in a host call is bounded in `abi::host_call`. A timer per call
+        // would cost a clock read and a timer-wheel entry on every call for nothing.
+        let outcome = self.guest_call.call_async(&mut self.store, args).await;
         let result = match outcome {
             Ok(code) => self.read_result(code),
             Err(error) => Err(self.trap_error(operation, error)),
         };
         self.store.data_mut().finish();
         result
+    }
+
+    /// Size of the instance's linear memory, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store
+            .data()
+            .memory
+            .map_or(0, |memory| memory.data_size(&self.store))
     }
 
     /// Interprets `__guest_call`'s return value (wire-compat.md §1.3 steps 3 and 4).
@@ -120,15 +127,6 @@ impl WarmInstance {
         }
     }
 
-    fn deadline_error(&self, operation: &str) -> CallError {
-        let state = self.store.data();
-        CallError::Deadline {
-            module: state.module.to_string(),
-            operation: operation.to_string(),
-            deadline: state.limits.call_deadline,
-        }
-    }
-
     fn trap_error(&self, operation: &str, error: wasmtime::Error) -> CallError {
         let state = self.store.data();
         let module = state.module.to_string();
@@ -140,6 +138,13 @@ impl WarmInstance {
                 operation,
                 limit,
                 requested,
+            };
+        }
+        if state.deadline_expired {
+            return CallError::Deadline {
+                module,
+                operation,
+                deadline: state.limits.call_deadline,
             };
         }
         match error.downcast_ref::<Trap>() {

@@ -20,8 +20,8 @@ pub mod plain;
 mod state;
 pub mod text;
 
-pub use abi::{IMPORT_MODULES, IMPORT_NAMES};
-pub use engine::{Runtime, RuntimeConfig, default_cache_dir};
+pub use abi::{ConsoleLogStats, IMPORT_MODULES, IMPORT_NAMES, console_log_stats};
+pub use engine::{PERF_MAP_ENV, Runtime, RuntimeConfig, default_cache_dir};
 pub use error::{CallError, LoadError};
 pub use host::{BoxFuture, DEFAULT_BINDING, HostCall, HostCallError, HostCallHandler, NoHost};
 pub use limits::*;

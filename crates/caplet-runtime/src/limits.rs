@@ -56,11 +56,30 @@ pub const DEFAULT_MAX_HOST_CALL_BYTES: usize = 8 << 20;
 /// "[truncated]" marker); the call itself goes on. Change: [`Limits::max_guest_text_bytes`].
 pub const DEFAULT_MAX_GUEST_TEXT_BYTES: usize = 16 << 10;
 
+/// `__console_log` lines one instance may log per second.
+///
+/// Default: 20 lines. When hit: further lines in that second are dropped before they are read
+/// (counted in [`crate::console_log_stats`]), and the next line logged says how many were
+/// dropped. An actor logs at most `instances` × this per second. Fixed; change the constant.
+pub const MAX_CONSOLE_LINES_PER_SECOND: u32 = 20;
+
 /// Idle (warm) instances kept per module for reuse.
 ///
-/// Default: 16 instances. When hit: an instance returned after a call is dropped instead of
-/// kept. Change: [`Limits::max_idle_instances`].
-pub const DEFAULT_MAX_IDLE_INSTANCES: usize = 16;
+/// Default: 64 instances, so a module serving up to 64 calls at once (calls parked on Redis or
+/// another actor each hold an instance) reuses its instances instead of creating and dropping
+/// one per call. What an idle instance may hold is bounded by
+/// [`DEFAULT_MAX_IDLE_INSTANCE_MEMORY_BYTES`]. When hit: an instance returned after a call is
+/// dropped instead of kept. Change: [`Limits::max_idle_instances`] (`instances` in the
+/// manifest raises it for that actor).
+pub const DEFAULT_MAX_IDLE_INSTANCES: usize = 64;
+
+/// Linear memory an instance may hold and still be kept warm after its call.
+///
+/// Default: 16 MiB (bytes). When hit: the instance is dropped after its call instead of pooled,
+/// so a guest that grew its memory for one large request does not keep it while idle; the idle
+/// pool of one module holds at most `max_idle_instances` × this. Change:
+/// [`Limits::max_idle_memory_bytes`].
+pub const DEFAULT_MAX_IDLE_INSTANCE_MEMORY_BYTES: usize = 16 << 20;
 
 /// Table elements one instance may grow its tables to.
 ///
@@ -119,6 +138,8 @@ pub struct Limits {
     pub max_guest_text_bytes: usize,
     /// See [`DEFAULT_MAX_IDLE_INSTANCES`].
     pub max_idle_instances: usize,
+    /// See [`DEFAULT_MAX_IDLE_INSTANCE_MEMORY_BYTES`].
+    pub max_idle_memory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -132,6 +153,7 @@ impl Default for Limits {
             max_host_call_bytes: DEFAULT_MAX_HOST_CALL_BYTES,
             max_guest_text_bytes: DEFAULT_MAX_GUEST_TEXT_BYTES,
             max_idle_instances: DEFAULT_MAX_IDLE_INSTANCES,
+            max_idle_memory_bytes: DEFAULT_MAX_IDLE_INSTANCE_MEMORY_BYTES,
         }
     }
 }

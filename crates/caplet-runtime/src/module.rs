@@ -181,7 +181,9 @@ impl ActorModule {
             .pop();
         let mut instance = match idle {
             Some(instance) => instance,
-            None => self.start_instance().await?,
+            // Boxed: instantiation's state machine is large and only this cold path needs it,
+            // so the future of every warm call stays small.
+            None => Box::pin(self.start_instance()).await?,
         };
         let result = instance.call(operation, payload, host).await;
         let reusable = match &result {
@@ -217,6 +219,9 @@ impl ActorModule {
     }
 
     fn return_instance(&self, instance: WarmInstance) {
+        if instance.memory_bytes() > self.inner.limits.max_idle_memory_bytes {
+            return;
+        }
         let mut idle = self
             .inner
             .idle

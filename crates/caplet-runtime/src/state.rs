@@ -32,7 +32,22 @@ pub(crate) struct GuestState {
     pub host: Option<Arc<dyn HostCallHandler>>,
     /// When the current call (or initialisation) must end; checked at every epoch tick.
     pub deadline: Option<Instant>,
+    /// Set when a host call was cut off at the deadline, so the trap reads as a deadline error.
+    pub deadline_expired: bool,
     pub guard: MemoryGuard,
+    /// `__console_log` rate limit of this instance.
+    pub console: ConsoleBudget,
+}
+
+/// The per-second window of [`crate::MAX_CONSOLE_LINES_PER_SECOND`] console lines.
+#[derive(Debug, Default)]
+pub(crate) struct ConsoleBudget {
+    /// Start of the current one-second window.
+    pub window: Option<Instant>,
+    /// Lines logged in the current window.
+    pub lines: u32,
+    /// Lines dropped since the last line logged.
+    pub dropped: u64,
 }
 
 impl GuestState {
@@ -50,11 +65,13 @@ impl GuestState {
             host_error: None,
             host: None,
             deadline: None,
+            deadline_expired: false,
             guard: MemoryGuard {
                 max_memory_bytes: limits.max_memory_bytes,
                 max_table_elements,
                 denied_memory: None,
             },
+            console: ConsoleBudget::default(),
         }
     }
 
@@ -70,6 +87,7 @@ impl GuestState {
         self.host_response = None;
         self.host_error = None;
         self.host = Some(host);
+        self.deadline_expired = false;
         self.guard.denied_memory = None;
     }
 

@@ -227,3 +227,38 @@ async fn limits_above_the_engine_ceiling_are_refused_at_load() {
         .unwrap();
     assert!(error.to_string().contains("ceiling"), "{error}");
 }
+
+#[tokio::test]
+async fn an_instance_that_grew_past_the_idle_memory_cap_is_not_kept_warm() {
+    let (runtime, _cache) = runtime();
+    let limits = Limits {
+        max_memory_bytes: 32 << 20,
+        max_idle_memory_bytes: 8 << 20,
+        ..test_limits()
+    };
+    let actor = load(&runtime, "probe", limits);
+    actor
+        .call("echo", b"small", Arc::new(NoHost))
+        .await
+        .unwrap();
+    assert_eq!(actor.idle_instances(), 1, "an ordinary instance is pooled");
+
+    // 12 MiB of allocation grows this instance's memory past the 8 MiB idle cap: the call
+    // succeeds, and the instance is dropped rather than pinning that memory while idle.
+    let grown = actor
+        .call("alloc", b"12582912", Arc::new(NoHost))
+        .await
+        .unwrap();
+    assert_eq!(grown, b"12582912");
+    assert_eq!(actor.idle_instances(), 0, "the grown instance is not kept");
+
+    actor
+        .call("echo", b"again", Arc::new(NoHost))
+        .await
+        .unwrap();
+    assert_eq!(
+        actor.idle_instances(),
+        1,
+        "a fresh instance serves and is pooled"
+    );
+}
