@@ -124,10 +124,15 @@ install_debian_toolchain() {
 }
 
 # --- choose and build -----------------------------------------------------------------------
+# Panic locations embed source paths: map the checkout and the cargo home to fixed names so a
+# module built here does not carry this machine's directories (and builds the same elsewhere).
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+remap=(--config "build.rustflags=[\"--remap-path-prefix=$root=/caplet\", \"--remap-path-prefix=$cargo_home=/cargo\"]")
+
 if toolchain="$(rustup_toolchain)"; then
 	say "route: rustup ($toolchain, target $TARGET installed)"
 	rustup run "$toolchain" cargo build --release --target "$TARGET" --workspace \
-		--target-dir "$target_dir" "${locked[@]}"
+		--target-dir "$target_dir" "${locked[@]}" "${remap[@]}"
 else
 	if ! debian_route_ready; then
 		if apt_prefix >/dev/null; then
@@ -141,7 +146,7 @@ else
 	fi
 	say "route: debian ($(/usr/bin/rustc --version), -Zbuild-std, linker $DEBIAN_LINKER)"
 	RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --target "$TARGET" \
-		--workspace --target-dir "$target_dir" "${locked[@]}" \
+		--workspace --target-dir "$target_dir" "${locked[@]}" "${remap[@]}" \
 		-Zbuild-std=std,panic_abort \
 		--config "target.$TARGET.linker=\"$DEBIAN_LINKER\""
 fi
