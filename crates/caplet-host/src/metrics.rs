@@ -304,6 +304,29 @@ pub(crate) fn render(actors: &[Arc<ActorEntry>], providers: &[ProviderStatus]) -
         let traps = entry.breaker.traps();
         let _ = writeln!(out, "caplet_actor_traps_total{{actor=\"{actor}\"}} {traps}");
     }
+    let console = caplet_runtime::console_log_stats();
+    header(
+        &mut out,
+        "caplet_guest_log_lines_truncated_total",
+        "counter",
+        "Guest console lines cut at the guest text limit, in this process.",
+    );
+    let _ = writeln!(
+        out,
+        "caplet_guest_log_lines_truncated_total {}",
+        console.truncated
+    );
+    header(
+        &mut out,
+        "caplet_guest_log_lines_dropped_total",
+        "counter",
+        "Guest console lines dropped by the per-instance rate limit, in this process.",
+    );
+    let _ = writeln!(
+        out,
+        "caplet_guest_log_lines_dropped_total {}",
+        console.dropped
+    );
     header(
         &mut out,
         "caplet_provider_healthy",

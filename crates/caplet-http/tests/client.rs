@@ -220,12 +220,33 @@ async fn a_listed_ip_gets_the_response_with_method_headers_and_body_passed_throu
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
 
+/// E10: a host name in the list opens public addresses only; `localhost` resolves to
+/// loopback, so it is denied after resolution, without connecting, until the loopback
+/// addresses themselves are listed.
 #[tokio::test]
-async fn a_listed_localhost_resolves_and_is_allowed() {
+async fn a_listed_localhost_is_denied_after_resolution_unless_its_addresses_are_listed() {
     let server = upstream().await;
-    let client = client(&[("allowed_hosts", "example.com, localhost")]).await;
     let url = format!("http://localhost:{}/echo", server.addr.port());
-    assert_eq!(fetch(&client, "GET", &url).await.unwrap().status_code, 201);
+    let client_by_name = client(&[("allowed_hosts", "example.com, localhost")]).await;
+    let message = denied(fetch(&client_by_name, "GET", &url).await);
+    assert!(message.contains("host localhost resolves to"), "{message}");
+    assert!(message.contains("a loopback address"), "{message}");
+    assert!(message.contains("by IP or CIDR"), "{message}");
+    assert_eq!(server.connections.load(Ordering::SeqCst), 0);
+    // localhost may resolve to ::1 as well: list both loopback addresses.
+    let client_by_ip = client(&[("allowed_hosts", "localhost, 127.0.0.1, ::1")]).await;
+    assert_eq!(
+        fetch(&client_by_ip, "GET", &url).await.unwrap().status_code,
+        201
+    );
+    let client_by_cidr = client(&[("allowed_hosts", "localhost, 127.0.0.0/8, ::1")]).await;
+    assert_eq!(
+        fetch(&client_by_cidr, "GET", &url)
+            .await
+            .unwrap()
+            .status_code,
+        201
+    );
 }
 
 #[tokio::test]
@@ -243,19 +264,27 @@ async fn loopback_through_an_unlisted_name_is_denied() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 0);
 }
 
+/// E10: the cloud metadata endpoint is denied without connecting, even when the list names
+/// it by IP or covers it by CIDR.
 #[tokio::test]
 async fn the_metadata_address_is_denied_without_connecting() {
-    let client = client(&[("allowed_hosts", "example.com, *.example.org, 10.0.0.0/8")]).await;
-    for url in [
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[::ffff:169.254.169.254]/",
-        "https://169.254.169.254:443/",
+    for list in [
+        "example.com, *.example.org, 10.0.0.0/8",
+        "169.254.169.254, 169.254.0.0/16, ::ffff:169.254.169.254",
     ] {
-        let begun = Instant::now();
-        let message = denied(fetch(&client, "GET", url).await);
-        assert!(message.contains("host 169.254.169.254"), "{message}");
-        assert!(message.contains("allowed_hosts"), "{message}");
-        assert!(begun.elapsed() < Duration::from_millis(500));
+        let client = client(&[("allowed_hosts", list)]).await;
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:169.254.169.254]/",
+            "https://169.254.169.254:443/",
+        ] {
+            let begun = Instant::now();
+            let message = denied(fetch(&client, "GET", url).await);
+            assert!(message.contains("host 169.254.169.254"), "{message}");
+            assert!(message.contains("cloud metadata endpoint"), "{message}");
+            assert!(message.contains("allowed_hosts"), "{message}");
+            assert!(begun.elapsed() < Duration::from_millis(500));
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! The `allowed_hosts` allow-list and the address rules behind it (SSRF defence). A request
 //! passes twice: its URL host must match an entry, and every address that host resolves to
-//! must be public, or be loopback/private/link-local only where the operator said so exactly.
+//! must be public, or be loopback/private/link-local only where an IP or CIDR entry lists that
+//! address. A host *name* entry (exact or wildcard) never opens a special address: a name
+//! is only as trustworthy as the DNS answer for it. Cloud metadata endpoints are never
+//! reachable, whatever the list says.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -51,14 +54,6 @@ impl Host {
     }
 }
 
-/// Which host check passed: an exact name or an IP/CIDR entry counts as explicit (special
-/// addresses allowed); a wildcard does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Matched {
-    Explicit,
-    Wildcard,
-}
-
 /// A parsed `allowed_hosts` value. Empty denies everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct AllowList {
@@ -80,31 +75,20 @@ impl AllowList {
         Ok(Self { entries })
     }
 
-    /// Whether `host:port` matches an entry, and how.
-    pub(crate) fn match_host(&self, host: &Host, port: u16) -> Option<Matched> {
+    /// Whether `host:port` matches an entry: a name matches name and wildcard entries, an IP
+    /// literal matches IP and CIDR entries.
+    pub(crate) fn match_host(&self, host: &Host, port: u16) -> bool {
         let port_ok = |p: &Option<u16>| p.is_none_or(|p| p == port);
-        let mut found = None;
-        for entry in &self.entries {
-            match (entry, host) {
-                (Entry::Name { name, port: p }, Host::Name(host)) if name == host && port_ok(p) => {
-                    return Some(Matched::Explicit);
+        match host {
+            Host::Name(host) => self.entries.iter().any(|entry| match entry {
+                Entry::Name { name, port: p } => name == host && port_ok(p),
+                Entry::Wildcard { suffix, port: p } => {
+                    host.ends_with(suffix.as_str()) && host.len() > suffix.len() && port_ok(p)
                 }
-                (Entry::Wildcard { suffix, port: p }, Host::Name(host))
-                    if host.ends_with(suffix.as_str())
-                        && host.len() > suffix.len()
-                        && port_ok(p) =>
-                {
-                    found = Some(Matched::Wildcard);
-                }
-                (Entry::Ip { .. } | Entry::Cidr { .. }, Host::Ip(addr))
-                    if self.lists_addr(*addr, port) =>
-                {
-                    return Some(Matched::Explicit);
-                }
-                _ => {}
-            }
+                Entry::Ip { .. } | Entry::Cidr { .. } => false,
+            }),
+            Host::Ip(addr) => self.lists_addr(*addr, port),
         }
-        found
     }
 
     /// Whether an IP or CIDR entry covers `addr` on `port`.
@@ -117,18 +101,16 @@ impl AllowList {
         })
     }
 
-    /// `Err(class)` when `addr` is special (loopback, private, ...) and neither the host
-    /// matched explicitly nor an IP/CIDR entry lists the address.
-    pub(crate) fn check_addr(
-        &self,
-        matched: Matched,
-        addr: IpAddr,
-        port: u16,
-    ) -> Result<(), &'static str> {
+    /// `Err(class)` when `addr` may not be reached: a cloud metadata endpoint (always), or a
+    /// special address (loopback, private, ...) that no IP or CIDR entry lists. How the host
+    /// matched does not count: a name entry (`localhost`, `db.internal`) or a wildcard only
+    /// ever opens public addresses, so a name resolving to loopback stays denied.
+    pub(crate) fn check_addr(&self, addr: IpAddr, port: u16) -> Result<(), &'static str> {
+        if is_cloud_metadata(addr) {
+            return Err(CLOUD_METADATA);
+        }
         match special_class(addr) {
-            Some(class) if matched != Matched::Explicit && !self.lists_addr(addr, port) => {
-                Err(class)
-            }
+            Some(class) if !self.lists_addr(addr, port) => Err(class),
             _ => Ok(()),
         }
     }
@@ -257,10 +239,41 @@ fn in_network(addr: IpAddr, network: IpAddr, len: u8) -> bool {
     }
 }
 
+/// The IPv4 address an IPv6 address carries (IPv4-mapped `::ffff:a.b.c.d` or NAT64
+/// `64:ff9b::a.b.c.d`), or the address itself.
+fn carried_v4(addr: IpAddr) -> IpAddr {
+    match addr.to_canonical() {
+        IpAddr::V6(v6) if u128::from(v6) >> 32 == 0x0064_ff9b_0000_0000_0000_0000 => IpAddr::V4(
+            Ipv4Addr::from(u32::try_from(u128::from(v6) & 0xffff_ffff).unwrap_or(0)),
+        ),
+        other => other,
+    }
+}
+
+/// The class [`AllowList::check_addr`] names for [`is_cloud_metadata`] addresses.
+pub(crate) const CLOUD_METADATA: &str = "cloud metadata";
+
+/// Cloud metadata and credential endpoints, never reachable by an actor (not even through an
+/// IP or CIDR entry): they hand out the host's own cloud credentials.
+/// 169.254.169.254 (AWS, GCP, Azure, Oracle, DigitalOcean, ...), 169.254.170.2 (AWS ECS task
+/// credentials), 100.100.100.200 (Alibaba Cloud) and fd00:ec2::254 (AWS over IPv6), in every
+/// IPv4-mapped and NAT64 form.
+pub(crate) fn is_cloud_metadata(addr: IpAddr) -> bool {
+    match carried_v4(addr) {
+        IpAddr::V4(v4) => [
+            Ipv4Addr::new(169, 254, 169, 254),
+            Ipv4Addr::new(169, 254, 170, 2),
+            Ipv4Addr::new(100, 100, 100, 200),
+        ]
+        .contains(&v4),
+        IpAddr::V6(v6) => v6 == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254),
+    }
+}
+
 /// The kind of a non-public address, or `None` for a public one. IPv4-mapped and NAT64
 /// (64:ff9b::/96) IPv6 addresses are judged by the IPv4 address they carry.
 pub(crate) fn special_class(addr: IpAddr) -> Option<&'static str> {
-    match addr.to_canonical() {
+    match carried_v4(addr) {
         IpAddr::V4(v4) => special_v4(v4),
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
@@ -269,10 +282,6 @@ pub(crate) fn special_class(addr: IpAddr) -> Option<&'static str> {
                 Some("unspecified")
             } else if v6.is_loopback() {
                 Some("loopback")
-            } else if bits >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
-                special_v4(Ipv4Addr::from(
-                    u32::try_from(bits & 0xffff_ffff).unwrap_or(0),
-                ))
             } else if bits >> 32 == 0 {
                 Some("reserved (IPv4-compatible)")
             } else if segments.first().is_some_and(|s| s & 0xfe00 == 0xfc00) {

@@ -20,7 +20,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::CONNECT_TIMEOUT;
-use super::allow::{AllowList, Host, Matched};
+use super::allow::{AllowList, CLOUD_METADATA, Host, is_cloud_metadata};
 
 /// Why a connection was not made; the provider maps it to a `ProviderError`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,41 +86,58 @@ impl Target {
 }
 
 impl Policy {
-    /// The first check: the URL's host against `allowed_hosts`.
-    pub(crate) fn check_host(&self, target: &Target) -> Result<Matched, ConnectError> {
-        self.allow
-            .match_host(&target.host, target.port)
-            .ok_or_else(|| {
-                let host = &target.host;
-                ConnectError::Denied(format!(
-                    "http client: host {host} (port {}) is not in allowed_hosts for actor {} \
-                     (link {}); add `{host}` to the link's allowed_hosts to permit it",
-                    target.port, self.actor, self.link_name
-                ))
-            })
+    /// The first check: the URL's host against `allowed_hosts`. An IP-literal URL naming a
+    /// cloud metadata endpoint is refused here whatever the list says.
+    pub(crate) fn check_host(&self, target: &Target) -> Result<(), ConnectError> {
+        let host = &target.host;
+        if let Host::Ip(ip) = host
+            && is_cloud_metadata(*ip)
+        {
+            return Err(self.metadata_denied(host, *ip));
+        }
+        if self.allow.match_host(host, target.port) {
+            return Ok(());
+        }
+        Err(ConnectError::Denied(format!(
+            "http client: host {host} (port {}) is not in allowed_hosts for actor {} \
+             (link {}); add `{host}` to the link's allowed_hosts to permit it",
+            target.port, self.actor, self.link_name
+        )))
     }
 
-    /// The second check: every resolved address.
-    fn check_addrs(
-        &self,
-        target: &Target,
-        matched: Matched,
-        addrs: &[SocketAddr],
-    ) -> Result<(), ConnectError> {
+    /// The second check: every resolved address (all of them, so a name answering with one
+    /// public and one internal address is refused as a whole).
+    fn check_addrs(&self, target: &Target, addrs: &[SocketAddr]) -> Result<(), ConnectError> {
         for addr in addrs {
-            if let Err(class) = self.allow.check_addr(matched, addr.ip(), target.port) {
-                let host = &target.host;
-                let ip = addr.ip().to_canonical();
-                return Err(ConnectError::Denied(format!(
-                    "http client: host {host} resolves to {ip}, a {class} address, which actor \
-                     {} (link {}) may reach only when allowed_hosts lists the host name or that \
-                     address exactly (wildcards do not count); add `{host}` or `{ip}` to the \
-                     link's allowed_hosts to permit it",
-                    self.actor, self.link_name
-                )));
+            let ip = addr.ip().to_canonical();
+            match self.allow.check_addr(ip, target.port) {
+                Ok(()) => {}
+                Err(CLOUD_METADATA) => return Err(self.metadata_denied(&target.host, ip)),
+                Err(class) => {
+                    let host = &target.host;
+                    return Err(ConnectError::Denied(format!(
+                        "http client: host {host} resolves to {ip}, a {class} address, which \
+                         actor {} (link {}) may reach only when allowed_hosts lists that \
+                         address by IP or CIDR (a host name or wildcard entry opens public \
+                         addresses only); add `{ip}` to the link's allowed_hosts to permit it",
+                        self.actor, self.link_name
+                    )));
+                }
             }
         }
         Ok(())
+    }
+
+    fn metadata_denied(&self, host: &Host, ip: std::net::IpAddr) -> ConnectError {
+        let resolved = match host {
+            Host::Ip(_) => String::new(),
+            Host::Name(_) => format!(" resolves to {ip}, which"),
+        };
+        ConnectError::Denied(format!(
+            "http client: host {host}{resolved} is a cloud metadata endpoint; actor {} (link {}) \
+             may never reach it, whatever allowed_hosts lists",
+            self.actor, self.link_name
+        ))
     }
 }
 
@@ -158,9 +175,9 @@ impl tower_service::Service<Uri> for Connector {
 impl Connector {
     async fn connect(&self, uri: &Uri) -> Result<Stream, ConnectError> {
         let target = Target::from_uri(uri).map_err(ConnectError::BadRequest)?;
-        let matched = self.policy.check_host(&target)?;
+        self.policy.check_host(&target)?;
         let addrs = resolve(&target).await?;
-        self.policy.check_addrs(&target, matched, &addrs)?;
+        self.policy.check_addrs(&target, &addrs)?;
         let tcp = connect_any(&target, &addrs).await?;
         if !target.https {
             return Ok(Stream::Plain(tcp));
@@ -325,33 +342,110 @@ mod tests {
         }
     }
 
+    fn denied(result: Result<(), ConnectError>) -> String {
+        match result {
+            Err(ConnectError::Denied(message)) => message,
+            other => panic!("expected Denied, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn a_name_resolving_to_loopback_is_denied_unless_listed_exactly() {
+    fn a_name_resolving_to_loopback_is_denied_unless_the_address_is_listed() {
         let t = target("http://app.example.com/");
         let loopback = ["127.0.0.1:80".parse().unwrap()];
         let public = ["93.184.216.34:80".parse().unwrap()];
-        let wildcard = policy("*.example.com");
-        let matched = wildcard.check_host(&t).unwrap();
-        let Err(ConnectError::Denied(message)) = wildcard.check_addrs(&t, matched, &loopback)
-        else {
-            panic!("loopback through a wildcard must be denied");
-        };
+        // Through a wildcard (DNS rebinding) and through the exact name alike (E10).
+        for list in ["*.example.com", "app.example.com", "app.example.com:80"] {
+            let policy = policy(list);
+            policy.check_host(&t).unwrap();
+            let message = denied(policy.check_addrs(&t, &loopback));
+            assert!(
+                message.contains("resolves to 127.0.0.1, a loopback address"),
+                "{message}"
+            );
+            assert!(message.contains("add `127.0.0.1`"), "{message}");
+            assert!(policy.check_addrs(&t, &public).is_ok(), "{list}");
+            // Public and internal mixed: refused as a whole.
+            let mixed = [public[0], loopback[0]];
+            assert!(policy.check_addrs(&t, &mixed).is_err(), "{list}");
+        }
+        // The address itself listed, by IP or CIDR: allowed.
+        for list in ["app.example.com, 127.0.0.1", "*.example.com, 127.0.0.0/8"] {
+            let policy = policy(list);
+            policy.check_host(&t).unwrap();
+            assert!(policy.check_addrs(&t, &loopback).is_ok(), "{list}");
+        }
+    }
+
+    #[test]
+    fn e10_internal_targets_are_denied_even_when_their_name_is_listed() {
+        let internal: [(&str, &str); 6] = [
+            ("127.0.0.1:80", "loopback"),
+            ("[::1]:80", "loopback"),
+            ("[::ffff:127.0.0.1]:80", "loopback"),
+            ("10.0.0.7:80", "private"),
+            ("100.64.0.1:80", "shared (carrier-grade NAT)"),
+            ("0.0.0.0:80", "unspecified"),
+        ];
+        let t = target("http://localhost/");
+        let by_name = policy("localhost, db.internal");
+        by_name.check_host(&t).unwrap();
+        for (addr, class) in internal {
+            let addrs = [addr.parse().unwrap()];
+            let message = denied(by_name.check_addrs(&t, &addrs));
+            assert!(message.contains(&format!("a {class} address")), "{message}");
+        }
+        // IP-literal URLs: `[::ffff:127.0.0.1]` is 127.0.0.1, denied unless 127.0.0.1 is
+        // listed; a name entry does not cover its addresses.
+        let mapped = target("http://[::ffff:127.0.0.1]:8080/");
+        assert_eq!(mapped.host, Host::Ip("127.0.0.1".parse().unwrap()));
+        let message = denied(by_name.check_host(&mapped));
+        assert!(message.contains("host 127.0.0.1 (port 8080)"), "{message}");
+        policy("127.0.0.1").check_host(&mapped).unwrap();
+    }
+
+    #[test]
+    fn cloud_metadata_is_never_reachable() {
+        let everything = policy(
+            "metadata.google.internal, 169.254.169.254, 169.254.0.0/16, 0.0.0.0/0, ::/0, \
+             100.100.100.200, fd00:ec2::254",
+        );
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://169.254.170.2/v2/credentials",
+            "http://100.100.100.200/latest/meta-data/",
+            "http://[fd00:ec2::254]/",
+        ] {
+            let message = denied(everything.check_host(&target(url)));
+            assert!(
+                message.contains("cloud metadata endpoint"),
+                "{url}: {message}"
+            );
+            assert!(
+                message.contains("whatever allowed_hosts lists"),
+                "{message}"
+            );
+        }
+        // A name resolving to it.
+        let t = target("http://metadata.google.internal/");
+        everything.check_host(&t).unwrap();
+        let message = denied(everything.check_addrs(&t, &["169.254.169.254:80".parse().unwrap()]));
         assert!(
-            message.contains("resolves to 127.0.0.1, a loopback address"),
+            message.contains(
+                "host metadata.google.internal resolves to 169.254.169.254, which is a cloud \
+                 metadata endpoint"
+            ),
             "{message}"
         );
+        // Other link-local addresses follow the usual rule.
+        let t = target("http://169.254.1.1/");
+        everything.check_host(&t).unwrap();
         assert!(
-            message.contains("add `app.example.com` or `127.0.0.1`"),
-            "{message}"
+            everything
+                .check_addrs(&t, &["169.254.1.1:80".parse().unwrap()])
+                .is_ok()
         );
-        assert!(wildcard.check_addrs(&t, matched, &public).is_ok());
-        // Public and private mixed: refused as a whole.
-        let mixed = [public[0], loopback[0]];
-        assert!(wildcard.check_addrs(&t, matched, &mixed).is_err());
-        let exact = policy("app.example.com");
-        let matched = exact.check_host(&t).unwrap();
-        assert!(exact.check_addrs(&t, matched, &loopback).is_ok());
-        let cidr = policy("*.example.com, 127.0.0.0/8");
-        assert!(cidr.check_addrs(&t, Matched::Wildcard, &loopback).is_ok());
     }
 }

@@ -1,7 +1,8 @@
 //! `wasmcloud:httpclient` on hyper: outbound requests for actors, only to hosts their link's
 //! `allowed_hosts` lists. An empty list denies everything; loopback, private and link-local
-//! addresses (the cloud metadata endpoint) need an exact entry, checked on the resolved
-//! addresses themselves, and redirects are handed back to the actor instead of followed.
+//! addresses need an IP or CIDR entry covering them (a host name entry opens public addresses
+//! only), checked on the resolved addresses themselves; cloud metadata endpoints are never
+//! reachable; and redirects are handed back to the actor instead of followed.
 //!
 //! Redirects are not followed because a redirect is a new request to a host the actor did not
 //! name: following it here would let any allowed server steer the actor past its allow-list.

@@ -266,3 +266,32 @@ async fn console_log_truncated_inside_a_character_does_not_trap() {
     let reply = actor.call("op", b"", Arc::new(NoHost)).await.unwrap();
     assert_eq!(reply, b"aaa");
 }
+
+/// A guest logging in a loop gets `MAX_CONSOLE_LINES_PER_SECOND` lines per second through;
+/// the rest are dropped (counted in `console_log_stats`) and the call itself goes on.
+#[tokio::test]
+async fn console_log_flood_is_rate_limited_per_instance() {
+    let module = wat(r#"(module
+    (import "wapc" "__console_log" (func $log (param i32 i32)))
+    (import "wapc" "__guest_response" (func $response (param i32 i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "flood")
+    (func (export "__guest_call") (param i32 i32) (result i32)
+        (local $i i32)
+        (block $done (loop $again
+          (br_if $done (i32.ge_u (local.get $i) (i32.const 100)))
+          (call $log (i32.const 16) (i32.const 5))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $again)))
+        (call $response (i32.const 16) (i32.const 5))
+        (i32.const 1)))"#);
+    let (runtime, _cache) = runtime();
+    let actor = runtime.load_actor("flood", &module, test_limits()).unwrap();
+    let before = caplet_runtime::console_log_stats();
+    let reply = actor.call("op", b"", Arc::new(NoHost)).await.unwrap();
+    assert_eq!(reply, b"flood");
+    let dropped = caplet_runtime::console_log_stats().dropped - before.dropped;
+    let allowed = u64::from(caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND);
+    // Other tests may drop lines at the same time: at least this call's excess is counted.
+    assert!(dropped >= 100 - allowed, "dropped {dropped}");
+}

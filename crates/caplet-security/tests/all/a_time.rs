@@ -14,10 +14,10 @@ use tokio::net::TcpStream;
 
 use crate::common::*;
 
-/// The catalogue's hard ceiling for a 100 ms deadline is "< 500 ms max"; CI asserts 1 s so a
-/// loaded 2-core machine cannot flake it (the tight number is the runtime's own test and the
-/// benchmarks' business, not a timed assertion here).
-const A1_MAX: Duration = Duration::from_millis(1000);
+/// The catalogue's hard ceiling for a 100 ms deadline: "< 500 ms max". Measured on a loaded
+/// 2-core machine the interruption lands at 100-115 ms (deadline + one or two 10 ms ticks),
+/// so the row's own number leaves ample margin.
+const A1_MAX: Duration = Duration::from_millis(500);
 
 /// A1: a `loop {}` guest (the probe's `loop`) and a bare WAT `(loop br 0)` with a 100 ms
 /// deadline end in a timeout (504) in under 500 ms, the interrupted instance is discarded, and
@@ -57,13 +57,13 @@ async fn spinning_guest_is_interrupted_at_its_deadline() {
         })
     };
 
-    let mut worst = Duration::ZERO;
+    let mut latencies = Vec::new();
     for round in 0..5 {
         for (actor, operation) in [("probe", "loop"), ("spin", "any")] {
             let started = Instant::now();
             let error = host.call_actor(actor, operation, b"").await.unwrap_err();
             let elapsed = started.elapsed();
-            worst = worst.max(elapsed);
+            latencies.push(elapsed);
             assert!(
                 matches!(error, DispatchError::Timeout(_)),
                 "{actor} round {round}: {error:?}"
@@ -90,7 +90,8 @@ async fn spinning_guest_is_interrupted_at_its_deadline() {
     let (ok, failed) = control_load.await.unwrap();
     assert!(failed.is_empty(), "control failures: {failed:?}");
     assert!(ok > 10, "the control actor answered only {ok} calls");
-    eprintln!("A1: worst interruption {worst:?}, control calls {ok}");
+    latencies.sort();
+    eprintln!("A1: interruptions {latencies:?}, control calls {ok}");
 }
 
 /// A1 end to end: over HTTP, a spinning actor answers 5xx by its 100 ms deadline, while a

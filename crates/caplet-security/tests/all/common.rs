@@ -339,3 +339,164 @@ pub async fn wait_listening(addr: &str) {
     }
     panic!("{addr} never started listening");
 }
+
+/// What the test binary logged while at least one [`LogCapture`] was alive.
+struct LogSink {
+    active: usize,
+    bytes: Vec<u8>,
+}
+
+static LOG_SINK: Mutex<LogSink> = Mutex::new(LogSink {
+    active: 0,
+    bytes: Vec::new(),
+});
+
+/// The global subscriber's writer: appends to [`LOG_SINK`] while a capture is alive.
+#[derive(Clone, Copy)]
+struct SinkWriter;
+
+impl std::io::Write for SinkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut sink = LOG_SINK.lock().unwrap_or_else(|e| e.into_inner());
+        if sink.active > 0 {
+            sink.bytes.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for SinkWriter {
+    type Writer = SinkWriter;
+    fn make_writer(&'a self) -> Self::Writer {
+        *self
+    }
+}
+
+/// Captures the log (INFO and above, no ANSI colours) from every thread while alive.
+///
+/// The subscriber is the test binary's *global* default, installed once. A scoped
+/// `tracing::subscriber::set_default` does not work here: tracing-core caches each callsite's
+/// interest when the callsite is first hit, and while only one dispatcher is registered (the
+/// scoped one) it asks only the dispatcher of the thread that hits it first. When another test
+/// (C3, B4: no subscriber on their threads) reaches the guest `console_log` callsite first,
+/// its interest is cached as "never" and the scoped subscriber sees none of those events. A
+/// global default is the one every thread asks.
+pub struct LogCapture {
+    start: usize,
+}
+
+impl LogCapture {
+    pub fn start() -> Self {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(SinkWriter)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+        });
+        let mut sink = LOG_SINK.lock().unwrap();
+        sink.active += 1;
+        Self {
+            start: sink.bytes.len(),
+        }
+    }
+
+    /// Everything logged (by any test) since this capture started.
+    pub fn bytes(&self) -> Vec<u8> {
+        let sink = LOG_SINK.lock().unwrap();
+        sink.bytes.get(self.start..).unwrap_or_default().to_vec()
+    }
+
+    /// The lines logged since this capture started that contain `needle`.
+    pub fn lines(&self, needle: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.bytes())
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        let mut sink = LOG_SINK.lock().unwrap_or_else(|e| e.into_inner());
+        sink.active -= 1;
+        if sink.active == 0 {
+            sink.bytes = Vec::new();
+        }
+    }
+}
+
+/// One HTTP/1.1 keep-alive connection for load tests: `GET path`, status and body length.
+pub struct KeepAlive {
+    addr: String,
+    stream: Option<tokio::io::BufReader<TcpStream>>,
+}
+
+impl KeepAlive {
+    pub fn new(addr: &str) -> Self {
+        Self {
+            addr: addr.to_string(),
+            stream: None,
+        }
+    }
+
+    /// The status of one `GET path` (0 when the exchange failed; the next call reconnects).
+    pub async fn get(&mut self, path: &str) -> u16 {
+        match tokio::time::timeout(Duration::from_secs(10), self.exchange(path)).await {
+            Ok(Ok(status)) => status,
+            _ => {
+                self.stream = None;
+                0
+            }
+        }
+    }
+
+    async fn exchange(&mut self, path: &str) -> std::io::Result<u16> {
+        use tokio::io::AsyncBufReadExt;
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(&self.addr).await?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(tokio::io::BufReader::new(stream));
+        }
+        let stream = self.stream.as_mut().unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr);
+        stream.get_mut().write_all(request.as_bytes()).await?;
+        let mut line = String::new();
+        stream.read_line(&mut line).await?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let (mut length, mut close) = (0usize, false);
+        loop {
+            line.clear();
+            if stream.read_line(&mut line).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let header = line.trim_end().to_ascii_lowercase();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            if header == "connection: close" {
+                close = true;
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await?;
+        if close {
+            self.stream = None;
+        }
+        Ok(status)
+    }
+}

@@ -2,6 +2,8 @@
 //! code and a valid time window, load; malformed, oversized and precompiled bytes are refused
 //! before compilation; capabilities need a claim and a link; egress is checked after DNS.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use caplet_claims::{ActorSpec, ClaimsError, KeyKind, generate};
@@ -298,39 +300,124 @@ fn client_request(url: &str, headers: &[(&str, &str)]) -> Vec<u8> {
     )
 }
 
-/// E10: egress to loopback, link-local metadata and IPv4-mapped loopback is denied; so is a
-/// DNS name resolving to loopback, even when the allow-list names it (checked after
-/// resolution).
-#[tokio::test]
-#[ignore = "needs caplet-http: an allow-list entry naming a host exactly (`localhost`) \
-            counts as explicit and lets it resolve to loopback (allow.rs `Matched::Explicit`); \
-            the row requires denial after resolution"]
+/// A local HTTP server answering 200 "ok" to every request; counts the connections it
+/// accepted.
+async fn counting_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    (port, accepted)
+}
+
+/// E10: egress to internal addresses is denied after resolution, even when the allow-list
+/// names them: with `localhost`, `169.254.169.254`, `169.254.0.0/16`,
+/// `[::ffff:169.254.169.254]` and `*.example.com` listed, `http://127.0.0.1`,
+/// `http://[::ffff:127.0.0.1]` (the same address), `http://localhost` (a listed *name*
+/// resolving to loopback: a name opens public addresses only) and the metadata endpoint in
+/// both forms (never reachable, whatever the list says) are all denied, each within 1 s and
+/// without the local server seeing a connection. Listing the loopback address itself (by IP)
+/// reaches that server, so the denials are the policy, not a dead target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn egress_to_internal_addresses_is_denied_after_resolution() {
     let _lock = shared().await;
+    let (port, accepted) = counting_server().await;
     let deployment = Deployment::new();
     deployment.add("probe", PROBE, &[HTTP_CLIENT]);
-    let target = free_addr();
-    let port = target.rsplit(':').next().unwrap().to_string();
     deployment.manifest(
         "[[actor]]\nname = \"probe\"\npath = \"probe.wasm\"\n[[link]]\nactor = \"probe\"\n\
          contract = \"wasmcloud:httpclient\"\n[link.values]\n\
-         allowed_hosts = \"localhost,169.254.169.254,*.example.com\"\n",
+         allowed_hosts = \"localhost,169.254.169.254,169.254.0.0/16,[::ffff:169.254.169.254],\
+         *.example.com\"\n",
     );
     let running = deployment.launch().await;
+    let call = |url: String| {
+        let host = running.host.clone();
+        async move {
+            host.call_actor("probe", "host_call", &client_request(&url, &[]))
+                .await
+        }
+    };
+    for (url, expected) in [
+        (
+            format!("http://127.0.0.1:{port}/"),
+            format!("host 127.0.0.1 (port {port}) is not in allowed_hosts"),
+        ),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/"),
+            format!("host 127.0.0.1 (port {port}) is not in allowed_hosts"),
+        ),
+        (
+            format!("http://localhost:{port}/"),
+            "host localhost resolves to".to_string(),
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "host 169.254.169.254 is a cloud metadata endpoint".to_string(),
+        ),
+        (
+            "http://[::ffff:169.254.169.254]/latest/meta-data/".to_string(),
+            "host 169.254.169.254 is a cloud metadata endpoint".to_string(),
+        ),
+    ] {
+        let started = Instant::now();
+        let error = call(url.clone()).await.unwrap_err().to_string();
+        assert!(started.elapsed() < Duration::from_secs(1), "{url}: slow");
+        assert!(error.contains("denied"), "{url}: {error}");
+        assert!(error.contains(&expected), "{url}: {error}");
+        if url.contains("localhost") {
+            assert!(error.contains("a loopback address"), "{url}: {error}");
+        }
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "a denied request connected"
+    );
+
+    // Listed by IP, the same server is reachable, under both spellings of the address, and
+    // `localhost` too once its loopback addresses are listed.
+    running
+        .host
+        .put_link(
+            "probe",
+            HTTP_CLIENT,
+            "default",
+            [(
+                "allowed_hosts".to_string(),
+                "localhost, 127.0.0.1, ::1".to_string(),
+            )]
+            .into(),
+        )
+        .await
+        .unwrap();
     for url in [
         format!("http://127.0.0.1:{port}/"),
-        "http://169.254.169.254/latest/meta-data/".to_string(),
         format!("http://[::ffff:127.0.0.1]:{port}/"),
         format!("http://localhost:{port}/"),
     ] {
-        let error = running
-            .host
-            .call_actor("probe", "host_call", &client_request(&url, &[]))
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("denied"), "{url}: {error}");
+        let reply = call(url.clone()).await.unwrap();
+        let response: caplet_wire::httpclient::HttpResponse = caplet_wire::decode(&reply).unwrap();
+        assert_eq!(response.status_code, 200, "{url}");
     }
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
     running.host.shutdown().await;
 }
 
