@@ -228,8 +228,8 @@ pub fn console_log_stats() -> ConsoleLogStats {
 /// Takes one line from the instance's per-second budget: `None` when the line must be
 /// dropped, else how many lines were dropped before it (to say so in the line).
 fn console_admit(state: &mut GuestState) -> Option<u64> {
-    let budget = &mut state.console;
     let now = Instant::now();
+    let budget = &mut state.console;
     let fresh = budget
         .window
         .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1));
@@ -237,7 +237,7 @@ fn console_admit(state: &mut GuestState) -> Option<u64> {
         budget.window = Some(now);
         budget.lines = 0;
     }
-    if budget.lines >= crate::limits::MAX_CONSOLE_LINES_PER_SECOND {
+    if budget.lines >= state.limits.max_console_lines_per_second {
         budget.dropped = budget.dropped.saturating_add(1);
         CONSOLE_LINES_DROPPED.fetch_add(1, Relaxed);
         return None;
@@ -286,7 +286,7 @@ fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmti
             module = %module,
             dropped,
             "{line}{marker} [{dropped} earlier lines dropped: over {} lines per second]",
-            crate::limits::MAX_CONSOLE_LINES_PER_SECOND
+            caller.data().limits.max_console_lines_per_second
         );
     } else {
         tracing::info!(target: "caplet_runtime::guest", module = %module, "{line}{marker}");

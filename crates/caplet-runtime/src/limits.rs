@@ -60,7 +60,8 @@ pub const DEFAULT_MAX_GUEST_TEXT_BYTES: usize = 16 << 10;
 ///
 /// Default: 20 lines. When hit: further lines in that second are dropped before they are read
 /// (counted in [`crate::console_log_stats`]), and the next line logged says how many were
-/// dropped. An actor logs at most `instances` × this per second. Fixed; change the constant.
+/// dropped. An actor logs at most `instances` × this per second. Change:
+/// [`Limits::max_console_lines_per_second`].
 pub const MAX_CONSOLE_LINES_PER_SECOND: u32 = 20;
 
 /// Idle (warm) instances kept per module for reuse.
@@ -140,6 +141,8 @@ pub struct Limits {
     pub max_idle_instances: usize,
     /// See [`DEFAULT_MAX_IDLE_INSTANCE_MEMORY_BYTES`].
     pub max_idle_memory_bytes: usize,
+    /// See [`MAX_CONSOLE_LINES_PER_SECOND`].
+    pub max_console_lines_per_second: u32,
 }
 
 impl Default for Limits {
@@ -154,6 +157,7 @@ impl Default for Limits {
             max_guest_text_bytes: DEFAULT_MAX_GUEST_TEXT_BYTES,
             max_idle_instances: DEFAULT_MAX_IDLE_INSTANCES,
             max_idle_memory_bytes: DEFAULT_MAX_IDLE_INSTANCE_MEMORY_BYTES,
+            max_console_lines_per_second: MAX_CONSOLE_LINES_PER_SECOND,
         }
     }
 }
