@@ -43,98 +43,15 @@ readonly CASES="${CASES:-hello kvcounter-memory kvcounter-redis}"
 readonly START_TIMEOUT=30
 readonly STOP_TIMEOUT=20
 
-say() { printf 'bench-http: %s\n' "$*" >&2; }
-die() {
-	printf 'bench-http: error: %s\n' "$*" >&2
-	exit 1
-}
+readonly BENCH_NAME=bench-http
+# shellcheck source=scripts/lib/bench.sh
+source "$root/scripts/lib/bench.sh"
 
 for value in "$DURATION" "$WARMUP" "$CONNECTIONS" "$THREADS" "$INSTANCES"; do
 	[[ "$value" =~ ^[1-9][0-9]*$ ]] || die "DURATION, WARMUP, CONNECTIONS, THREADS and INSTANCES must be positive integers (got '$value')"
 done
 
 ensure_packages "the HTTP benchmark" wrk:wrk redis-server:redis-server curl:curl
-
-# --- processes and cleanup --------------------------------------------------------------------
-work="$(mktemp -d "${TMPDIR:-/tmp}/caplet-bench-http.XXXXXX")"
-pids=()
-
-cleanup() {
-	local status=$? pid
-	trap - EXIT INT TERM
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ -n "${KEEP_WORK:-}" ]]; then
-		say "kept $work"
-	else
-		rm -rf "$work"
-	fi
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Removes $1 from the pids to clean up.
-forget() {
-	local pid keep=()
-	for pid in "${pids[@]}"; do
-		[[ "$pid" == "$1" ]] || keep+=("$pid")
-	done
-	pids=("${keep[@]}")
-}
-
-# Prints a loopback TCP port nothing listens on and that this run has not handed out yet.
-used_ports=" "
-free_port() {
-	local port tries
-	for ((tries = 0; tries < 200; tries++)); do
-		port=$((20000 + RANDOM % 40000))
-		[[ "$used_ports" == *" $port "* ]] && continue
-		if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			used_ports+="$port "
-			printf '%s\n' "$port"
-			return 0
-		fi
-	done
-	die "no free loopback port found"
-}
-
-# wait_for_port PID PORT LOG: until something accepts on PORT; fails if PID exits first.
-wait_for_port() {
-	local pid="$1" port="$2" log="$3" deadline=$((SECONDS + START_TIMEOUT))
-	until (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			sed 's/^/    /' "$log" >&2
-			die "the server on port $port exited before it answered (log above)"
-		fi
-		((SECONDS < deadline)) || die "nothing answered on port $port within ${START_TIMEOUT}s"
-		sleep 0.1
-	done
-}
-
-# stop_server NAME PID LOG: SIGINT, then the process must exit 0 within STOP_TIMEOUT.
-stop_server() {
-	local name="$1" pid="$2" log="$3" deadline=$((SECONDS + STOP_TIMEOUT)) rc=0
-	kill -INT "$pid"
-	while kill -0 "$pid" 2>/dev/null; do
-		if ((SECONDS >= deadline)); then
-			kill -KILL "$pid" 2>/dev/null || true
-			die "$name did not stop within ${STOP_TIMEOUT}s of SIGINT"
-		fi
-		sleep 0.1
-	done
-	wait "$pid" || rc=$?
-	forget "$pid"
-	if ((rc != 0)); then
-		sed 's/^/    /' "$log" >&2
-		die "$name exited with status $rc after SIGINT (log above)"
-	fi
-}
 
 # --- build ------------------------------------------------------------------------------------
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
@@ -238,12 +155,6 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 CLOCK_TICKS="$(getconf CLK_TCK)"
 readonly CLOCK_TICKS
 
-# Fields of a wrk --latency output.
-wrk_requests() { awk '/ requests in /{print $1; exit}' "$1"; }
-wrk_rate() { awk '/^Requests\/sec:/{print $2; exit}' "$1"; }
-wrk_percentile() { awk -v p="$2%" '$1 == p {print $2; exit}' "$1"; }
-wrk_non2xx() { awk '/Non-2xx or 3xx responses:/{print $NF; exit}' "$1"; }
-wrk_socket_errors() { grep -m1 'Socket errors:' "$1" || true; }
 
 # run_one CASE SIDE: starts the server, checks, warms, measures, stops. Sets result_* globals.
 run_one() {

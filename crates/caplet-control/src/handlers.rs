@@ -12,15 +12,15 @@ use caplet_wire::contracts::canonical;
 use hyper::StatusCode;
 
 use crate::model::{
-    ActorInfo, Health, Inventory, LinkInfo, LinkRequest, ProviderInfo, ProviderRequest,
-    ProviderStarted, StartActor, SwapInfo, UnservedLink, UpdateActor,
+    ActorHealthInfo, ActorInfo, Health, Inventory, LinkInfo, LinkRequest, ProviderInfo,
+    ProviderRequest, ProviderStarted, StartActor, SwapInfo, UnservedLink, UpdateActor,
 };
 use crate::routes::{ApiError, Reply, Result};
 use crate::server::State;
 use crate::{HEALTH_TIMEOUT, MAX_BODY_BYTES};
 
 pub(crate) async fn inventory(host: &Host) -> Result<Reply> {
-    let health = health_of(host).await?;
+    let health = timed(host.provider_health()).await?;
     let inventory = Inventory {
         actors: actors(host),
         providers: providers(&health),
@@ -40,7 +40,7 @@ pub(crate) async fn inventory(host: &Host) -> Result<Reply> {
 }
 
 pub(crate) async fn health(host: &Host) -> Result<Reply> {
-    let health = health_of(host).await?;
+    let health = timed(host.health()).await?;
     let shutting_down = host.is_shutting_down();
     let mut reasons: Vec<String> = health
         .providers
@@ -55,6 +55,13 @@ pub(crate) async fn health(host: &Host) -> Result<Reply> {
         .collect();
     reasons.extend(health.unserved_links.iter().map(|(actor, contract, link)| {
         format!("link of `{actor}` to {contract} on `{link}` has no provider running")
+    }));
+    reasons.extend(health.actors.iter().filter(|a| !a.healthy).map(|a| {
+        format!(
+            "actor `{}` is unhealthy: {}",
+            a.actor.name,
+            a.message.as_deref().unwrap_or("its health handler says so")
+        )
     }));
     if shutting_down {
         reasons.push("the host is shutting down".to_string());
@@ -71,6 +78,17 @@ pub(crate) async fn health(host: &Host) -> Result<Reply> {
                 actor,
                 contract,
                 link_name,
+            })
+            .collect(),
+        actors: health
+            .actors
+            .into_iter()
+            .map(|a| ActorHealthInfo {
+                name: a.actor.name.to_string(),
+                id: a.actor.id.to_string(),
+                healthy: a.healthy,
+                has_handler: a.has_handler,
+                message: a.message,
             })
             .collect(),
         shutting_down,
@@ -131,6 +149,7 @@ pub(crate) async fn update_actor(host: &Host, name: &str, request: UpdateActor) 
     let bytes = module_bytes(request.path.as_deref(), request.module_base64.as_deref()).await?;
     let options = UpdateOptions {
         allow_same_or_lower_rev: request.force_rev,
+        force_new_identity: request.force_new_identity,
     };
     let report = host
         .update_actor(name, bytes, None, options)
@@ -144,6 +163,9 @@ pub(crate) async fn update_actor(host: &Host, name: &str, request: UpdateActor) 
             new_rev: report.new_rev,
             old_hash: report.old_hash,
             new_hash: report.new_hash,
+            old_id: report.old_id,
+            new_id: report.new_id,
+            warnings: report.warnings,
         },
     ))
 }
@@ -367,8 +389,8 @@ fn providers(health: &HostHealth) -> Vec<ProviderInfo> {
         .collect()
 }
 
-async fn health_of(host: &Host) -> Result<HostHealth> {
-    tokio::time::timeout(HEALTH_TIMEOUT, host.health())
+async fn timed(check: impl Future<Output = HostHealth>) -> Result<HostHealth> {
+    tokio::time::timeout(HEALTH_TIMEOUT, check)
         .await
         .map_err(|_| health_timeout())
 }
@@ -377,7 +399,7 @@ fn health_timeout() -> ApiError {
     ApiError::new(
         StatusCode::GATEWAY_TIMEOUT,
         format!(
-            "the provider health checks took longer than {HEALTH_TIMEOUT:?}; a provider's backend is not answering"
+            "the health checks took longer than {HEALTH_TIMEOUT:?}; a provider's backend is not answering"
         ),
     )
 }

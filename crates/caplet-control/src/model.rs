@@ -38,6 +38,10 @@ pub struct UpdateActor {
     /// Accept a `rev` that is not higher than the running one (a rollback).
     #[serde(default)]
     pub force_rev: bool,
+    /// Accept a module signed with another module key: the actor is then known by the new
+    /// public key, and its links move to it.
+    #[serde(default)]
+    pub force_new_identity: bool,
 }
 
 /// `POST /v1/providers` (add) and `PUT /v1/providers` (replace).
@@ -158,8 +162,28 @@ pub struct Health {
     pub providers: Vec<ProviderInfo>,
     /// Links without a provider.
     pub unserved_links: Vec<UnservedLink>,
+    /// Every actor's answer to its health operation, by name.
+    #[serde(default)]
+    pub actors: Vec<ActorHealthInfo>,
     /// True once the host is stopping.
     pub shutting_down: bool,
+}
+
+/// One actor's health, in [`Health`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorHealthInfo {
+    /// The actor's name.
+    pub name: String,
+    /// Its id.
+    pub id: String,
+    /// Its own verdict; `true` when it has no health handler.
+    pub healthy: bool,
+    /// Whether it answered `Actor.HealthRequest` itself (`false`: no handler, healthy by
+    /// default).
+    pub has_handler: bool,
+    /// The actor's message, or why the check failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The answer to `PUT /v1/actors/{name}`.
@@ -175,6 +199,15 @@ pub struct SwapInfo {
     pub old_hash: String,
     /// Module hash now serving.
     pub new_hash: String,
+    /// The actor's id (module public key) before.
+    #[serde(default)]
+    pub old_id: String,
+    /// The id now serving; differs from `old_id` only after `force_new_identity`.
+    #[serde(default)]
+    pub new_id: String,
+    /// Links that could not move to a new identity, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The answer to `POST`/`PUT /v1/providers`.

@@ -5,6 +5,7 @@
 //! call alias take a read lock on a small map and clone an `Arc`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
@@ -23,6 +24,40 @@ pub struct ActorVersion {
     pub admission: Admission,
     /// Warm instances asked for.
     pub instances: u32,
+    /// Whether this version handles `Actor.HealthRequest`: learnt from its first answer, so a
+    /// version without a handler is not asked again (see [`crate::Host::health`]).
+    pub(crate) health_handler: HealthHandler,
+}
+
+impl ActorVersion {
+    /// A version serving `module` with `admission`, keeping `instances` warm.
+    pub fn new(module: ActorModule, admission: Admission, instances: u32) -> Self {
+        Self {
+            module,
+            admission,
+            instances,
+            health_handler: HealthHandler::default(),
+        }
+    }
+}
+
+/// Whether a version handles the health operation: not known yet, yes, or no.
+#[derive(Debug, Default)]
+pub(crate) struct HealthHandler(AtomicU8);
+
+impl HealthHandler {
+    const YES: u8 = 1;
+    const NO: u8 = 2;
+
+    /// True once the version answered that it has no handler.
+    pub(crate) fn known_absent(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == Self::NO
+    }
+
+    pub(crate) fn set(&self, present: bool) {
+        let value = if present { Self::YES } else { Self::NO };
+        self.0.store(value, Ordering::Relaxed);
+    }
 }
 
 /// A running actor.
@@ -30,10 +65,11 @@ pub struct ActorEntry {
     /// Its identity as providers see it.
     pub actor: ActorRef,
     current: ArcSwap<ActorVersion>,
-    /// Its call metrics; they start with the actor and end with it.
-    pub(crate) metrics: ActorMetrics,
+    /// Its call metrics; they start with the actor and end with it (an identity change keeps
+    /// them: they belong to the name).
+    pub(crate) metrics: Arc<ActorMetrics>,
     /// Its circuit breaker and trap-log limiter.
-    pub(crate) breaker: Breaker,
+    pub(crate) breaker: Arc<Breaker>,
 }
 
 impl ActorEntry {
@@ -42,8 +78,19 @@ impl ActorEntry {
         Self {
             actor,
             current: ArcSwap::from_pointee(version),
-            metrics: ActorMetrics::default(),
-            breaker: Breaker::default(),
+            metrics: Arc::default(),
+            breaker: Arc::default(),
+        }
+    }
+
+    /// The same actor (name, metrics, breaker) under a new identity, serving `version`: what an
+    /// update with `force_new_identity` installs.
+    pub fn with_identity(&self, actor: ActorRef, version: ActorVersion) -> Self {
+        Self {
+            actor,
+            current: ArcSwap::from_pointee(version),
+            metrics: self.metrics.clone(),
+            breaker: self.breaker.clone(),
         }
     }
 
@@ -97,6 +144,62 @@ impl ActorTable {
         maps.by_id.insert(entry.actor.id.clone(), entry.clone());
         maps.by_name.insert(entry.actor.name.clone(), entry);
         Ok(())
+    }
+
+    /// First step of an identity change: `new` (same name as `old`, another id) takes the name
+    /// and its own id and alias, while `old` stays reachable by its old id until
+    /// [`ActorTable::retire_id`], so providers still holding the old identity keep working
+    /// while their links move. Fails (returning why) when the new id or alias belongs to
+    /// another actor, or `old` is no longer the running entry of its name.
+    pub fn rekey(&self, old: &Arc<ActorEntry>, new: Arc<ActorEntry>) -> Result<(), String> {
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        match maps.by_name.get(&old.actor.name) {
+            Some(running) if Arc::ptr_eq(running, old) => {}
+            _ => {
+                return Err(format!(
+                    "actor `{}` was stopped or changed during the update; try again",
+                    old.actor.name
+                ));
+            }
+        }
+        if let Some(other) = maps.by_id.get(&new.actor.id)
+            && other.actor.name != old.actor.name
+        {
+            return Err(format!(
+                "the new module key {} is already running as `{}`",
+                new.actor.id, other.actor.name
+            ));
+        }
+        let alias = new.current().admission.call_alias().map(str::to_string);
+        if let Some(alias) = &alias
+            && let Some(other) = maps.by_alias.get(alias)
+            && other.actor.name != old.actor.name
+        {
+            return Err(format!(
+                "call alias `{alias}` is already used by `{}`",
+                other.actor.name
+            ));
+        }
+        maps.by_alias.retain(|_, other| !Arc::ptr_eq(other, old));
+        if let Some(alias) = alias {
+            maps.by_alias.insert(alias, new.clone());
+        }
+        maps.by_id.insert(new.actor.id.clone(), new.clone());
+        maps.by_name.insert(new.actor.name.clone(), new);
+        Ok(())
+    }
+
+    /// Last step of an identity change: the old id stops resolving (if it still points at
+    /// `old`).
+    pub fn retire_id(&self, old: &Arc<ActorEntry>) {
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        if maps
+            .by_id
+            .get(&old.actor.id)
+            .is_some_and(|entry| Arc::ptr_eq(entry, old))
+        {
+            maps.by_id.remove(&old.actor.id);
+        }
     }
 
     /// Removes the actor named `name`.

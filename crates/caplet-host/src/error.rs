@@ -61,7 +61,7 @@ pub enum HostError {
     },
     /// An update carries another module key than the running actor.
     #[error(
-        "update of `{name}` refused: the new module's key {offered} is not the running actor's {running}; an update must be signed with the same module key"
+        "update of `{name}` refused: the new module's key {offered} is not the running actor's {running}; an update must be signed with the same module key, or force the new identity (`force_new_identity`, `caplet ctl actor update --force-new-identity`)"
     )]
     IdentityChanged {
         name: String,

@@ -18,6 +18,7 @@ use crate::actors::{ActorEntry, ActorTable, ActorVersion};
 use crate::breaker::BreakerConfig;
 use crate::builtin::{LoggingProvider, NumberGenProvider};
 use crate::dispatch::HostDispatcher;
+use crate::health::ActorHealth;
 use crate::links::LinkTable;
 use crate::policy::{ActorPolicy, Admission, PolicyAction, PolicyEngine};
 use crate::providers::ProviderTable;
@@ -105,19 +106,25 @@ pub struct HostHealth {
     pub providers: Vec<ProviderStatus>,
     /// Links whose provider is missing: (actor, contract, link name).
     pub unserved_links: Vec<(String, String, String)>,
+    /// Every actor's answer to its health operation, by name; empty from
+    /// [`Host::provider_health`], which runs no guest code.
+    pub actors: Vec<ActorHealth>,
 }
 
 impl HostHealth {
-    /// Healthy when every provider is healthy and every link has a provider.
+    /// Healthy when every provider is healthy, every link has a provider and every actor
+    /// checked is healthy.
     pub fn is_healthy(&self) -> bool {
-        self.unserved_links.is_empty() && self.providers.iter().all(|p| p.health.is_ok())
+        self.unserved_links.is_empty()
+            && self.providers.iter().all(|p| p.health.is_ok())
+            && self.actors.iter().all(|a| a.healthy)
     }
 }
 
 /// A Caplet host. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Host {
-    inner: Arc<HostInner>,
+    pub(crate) inner: Arc<HostInner>,
 }
 
 impl Host {
@@ -202,11 +209,7 @@ impl Host {
         };
         let entry = Arc::new(ActorEntry::new(
             actor.clone(),
-            ActorVersion {
-                module,
-                admission,
-                instances,
-            },
+            ActorVersion::new(module, admission, instances),
         ));
         self.inner
             .actors
@@ -422,8 +425,9 @@ impl Host {
         self.inner.links.all()
     }
 
-    /// Provider health and links without a provider.
-    pub async fn health(&self) -> HostHealth {
+    /// Provider health and links without a provider, without asking the actors (no guest code
+    /// runs): what inventories and metrics use. [`Host::health`] adds the actors.
+    pub async fn provider_health(&self) -> HostHealth {
         let mut providers = Vec::new();
         for ((contract, link_name), provider) in self.inner.providers.all() {
             providers.push(ProviderStatus {
@@ -449,13 +453,14 @@ impl Host {
         HostHealth {
             providers,
             unserved_links,
+            actors: Vec::new(),
         }
     }
 
     /// Every metric in the Prometheus text format: calls, errors and latency per actor and
     /// operation, idle instances, swaps, and provider health (see [`crate::metrics`]).
     pub async fn metrics_text(&self) -> String {
-        let providers = self.health().await.providers;
+        let providers = self.provider_health().await.providers;
         crate::metrics::render(&self.inner.actors.all(), &providers)
     }
 

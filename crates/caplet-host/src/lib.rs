@@ -9,7 +9,8 @@
 //!   provider is contacted; actor-to-actor calls bounded by a call-depth limit;
 //! - [`dispatch`] is how providers (HTTP server, subscriptions) call actors, always through here;
 //! - [`breaker`] stops calling an actor that keeps trapping, for a while (trap storms);
-//! - [`metrics`] counts every call per actor and operation ([`Host::metrics_text`]).
+//! - [`metrics`] counts every call per actor and operation ([`Host::metrics_text`]);
+//! - [`Host::health`] asks providers and each actor's `Actor.HealthRequest` handler.
 //!
 //! The host knows no concrete provider except the two built-ins that wasmCloud also serves
 //! in-host (logging and number generation, [`builtin`]); the rest are added by whoever builds
@@ -20,6 +21,7 @@ pub mod breaker;
 pub mod builtin;
 pub mod dispatch;
 mod error;
+mod health;
 mod host;
 pub mod limits;
 pub mod links;
@@ -37,6 +39,7 @@ pub use caplet_provider_api::{
     ProviderCall, ProviderConfig, ProviderError,
 };
 pub use error::HostError;
+pub use health::ActorHealth;
 pub use host::{ActorStatus, Host, HostConfig, HostHealth, ProviderStatus};
 pub use limits::*;
 pub use swap::{SwapReport, UpdateOptions};

@@ -21,3 +21,11 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Default: 4 KiB. Longer text is cut at a character boundary and marked `…[truncated]`;
 /// control characters are always escaped. Fixed at build time.
 pub const MAX_LOG_LINE_BYTES: usize = 4 << 10;
+
+/// How long [`crate::Host::health`] waits for one actor's answer to `Actor.HealthRequest`.
+///
+/// Default: 2 s. An actor that has not answered by then is reported unhealthy ("did not answer
+/// its health check within 2 s"); the call itself goes on until it ends or hits the actor's own
+/// deadline. Actors are asked concurrently, so the whole check takes at most about this long.
+/// Fixed at build time.
+pub const ACTOR_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);

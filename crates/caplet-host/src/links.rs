@@ -52,6 +52,11 @@ impl LinkTable {
         Some(removed)
     }
 
+    /// Removes every link of one actor id and returns them (an identity change moves them).
+    pub fn remove_actor(&self, actor_id: &str) -> Vec<LinkDefinition> {
+        self.write().remove(actor_id).unwrap_or_default()
+    }
+
     /// Whether the link exists: the check made on every host call.
     pub fn contains(&self, actor_id: &str, contract: &str, link_name: &str) -> bool {
         let map = self.by_actor.read().unwrap_or_else(PoisonError::into_inner);

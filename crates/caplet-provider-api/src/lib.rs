@@ -44,6 +44,25 @@ pub trait Provider: Send + Sync + 'static {
     /// Releases everything held for (actor, link name): listeners, subscriptions, state.
     fn unbind<'a>(&'a self, actor: &'a ActorRef, link_name: &'a str) -> BoxFuture<'a, ()>;
 
+    /// Moves a binding to a new actor identity: `link` (its actor the new identity) replaces
+    /// the binding of `previous` through the same link name. The host calls it when an update
+    /// changes the actor's module key (`force_new_identity`). The default binds the new
+    /// identity, then unbinds the old one, so calls keep finding a binding; a provider whose
+    /// bindings own an exclusive resource (a listening address) overrides it to hand the
+    /// resource over in place.
+    fn rebind<'a>(
+        &'a self,
+        previous: &'a ActorRef,
+        link: LinkDefinition,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let link_name = link.link_name.clone();
+            self.bind(link).await?;
+            self.unbind(previous, &link_name).await;
+            Ok(())
+        })
+    }
+
     /// Serves one host call that the host has already authorised. The result bytes go back to
     /// the guest as its host response; an error's text reaches the guest as its host error.
     fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>>;

@@ -1,8 +1,9 @@
 //! The on-disk cache of compiled modules.
 //!
 //! Compiling a module with Cranelift takes milliseconds to seconds; loading a cached artifact
-//! takes microseconds. Entries are keyed by the SHA-256 of the original Wasm bytes *and* by the
-//! engine's compatibility hash, so a new wasmtime or different settings never load a stale entry.
+//! takes microseconds. Entries are keyed by the SHA-256 of the bytes compiled (the module without
+//! its claims and other metadata sections, see `code.rs`) *and* by the engine's compatibility
+//! hash, so a new wasmtime or different settings never load a stale entry.
 //! Only files this cache wrote, under its own private folder, are ever deserialized: precompiled
 //! bytes that arrive from outside are refused at load (hostile-guests.md E7). An entry that fails
 //! to load is compiled again and overwritten.

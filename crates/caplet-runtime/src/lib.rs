@@ -10,6 +10,7 @@
 
 mod abi;
 mod cache;
+mod code;
 mod engine;
 mod error;
 mod host;

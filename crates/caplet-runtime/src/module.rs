@@ -85,7 +85,8 @@ impl Runtime {
             _ => return Err(LoadError::NotWasm { module }),
         }
         let engine = &self.inner.engine;
-        let hash = module_hash(bytes);
+        let code = crate::code::compiled_code(bytes);
+        let hash = module_hash(&code);
         if let Some(cached) = self
             .inner
             .cache
@@ -94,7 +95,7 @@ impl Runtime {
         {
             return Ok(cached);
         }
-        let compiled = Module::from_binary(engine, bytes).map_err(|e| LoadError::Invalid {
+        let compiled = Module::from_binary(engine, &code).map_err(|e| LoadError::Invalid {
             module,
             reason: format!("{e:#}"),
         })?;

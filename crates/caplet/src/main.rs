@@ -23,6 +23,8 @@ enum Command {
     Up(cmd::up::UpArgs),
     /// Inspect and change a running host through its control API.
     Ctl(cmd::ctl::CtlArgs),
+    /// Run a manifest like `up`, and rebuild, sign and hot-swap an actor when its source changes.
+    Dev(cmd::dev::DevArgs),
     /// Run an exported function of a plain core module and print its results.
     Invoke(cmd::invoke::InvokeArgs),
     /// Run one waPC operation of an actor, standalone, and print the response.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => cmd::up::run(args),
         Command::Ctl(args) => cmd::ctl::run(args),
+        Command::Dev(args) => cmd::dev::run(args),
         Command::Invoke(args) => cmd::invoke::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Keys(args) => cmd::keys::run(args),

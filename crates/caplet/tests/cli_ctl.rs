@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use caplet_claims::{ActorSpec, KeyKind, generate, sign};
+use caplet_claims::{ActorSpec, KeyKind, KeyPair, generate, sign};
 
 fn free_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -23,15 +23,13 @@ fn free_addr() -> String {
 
 /// A signed kvcounter and a manifest with its control API on `control`; the token goes to
 /// `<dir>/secrets/control.token`.
-fn deploy(dir: &Path, control: &str) {
-    let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/out/kvcounter.wasm");
-    let module = std::fs::read(&module).unwrap();
+fn deploy(dir: &Path, control: &str) -> KeyPair {
     let account = generate(KeyKind::Account);
-    let mut spec = ActorSpec::new("kvcounter");
-    spec.caps = vec!["wasmcloud:httpserver".into(), "wasmcloud:keyvalue".into()];
-    spec.rev = Some(3);
-    let signed = sign(&module, &spec, &account, &generate(KeyKind::Module)).unwrap();
-    std::fs::write(dir.join("kvcounter.wasm"), signed.module).unwrap();
+    std::fs::write(
+        dir.join("kvcounter.wasm"),
+        kvcounter(&account, &generate(KeyKind::Module), 3),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("caplet.toml"),
         format!(
@@ -44,6 +42,17 @@ fn deploy(dir: &Path, control: &str) {
         ),
     )
     .unwrap();
+    account
+}
+
+/// kvcounter signed by `account` under `subject` with `rev`.
+fn kvcounter(account: &KeyPair, subject: &KeyPair, rev: i32) -> Vec<u8> {
+    let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/out/kvcounter.wasm");
+    let module = std::fs::read(&module).unwrap();
+    let mut spec = ActorSpec::new("kvcounter");
+    spec.caps = vec!["wasmcloud:httpserver".into(), "wasmcloud:keyvalue".into()];
+    spec.rev = Some(rev);
+    sign(&module, &spec, account, subject).unwrap().module
 }
 
 /// A `caplet up` process, killed if the test fails before it stops it.
@@ -108,7 +117,7 @@ fn ctl(control: &str, token_file: &Path, args: &[&str]) -> Output {
 fn ctl_reads_inventory_and_health_from_a_running_host() {
     let dir = tempfile::tempdir().unwrap();
     let control = free_addr();
-    deploy(dir.path(), &control);
+    let account = deploy(dir.path(), &control);
     let (mut up, lines, seen) = caplet_up(dir.path());
     let token_file = dir.path().join("secrets/control.token");
     assert!(
@@ -160,6 +169,81 @@ fn ctl_reads_inventory_and_health_from_a_running_host() {
         String::from_utf8_lossy(&health.stderr)
     );
     assert_eq!(text.trim(), "healthy");
+
+    // Updates: another module key needs --force-new-identity, a lower rev needs --force.
+    let stranger = generate(KeyKind::Module);
+    let renamed = dir.path().join("renamed.wasm");
+    std::fs::write(&renamed, kvcounter(&account, &stranger, 5)).unwrap();
+    let renamed = renamed.to_str().unwrap();
+    let refused = ctl(
+        &control,
+        &token_file,
+        &["actor", "update", "kvcounter", renamed],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--force-new-identity"), "{stderr}");
+    let forced = ctl(
+        &control,
+        &token_file,
+        &[
+            "actor",
+            "update",
+            "kvcounter",
+            renamed,
+            "--force-new-identity",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&forced.stdout);
+    assert!(
+        forced.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(stdout.contains("rev 3 -> 5"), "{stdout}");
+    assert!(
+        stdout.contains("new identity: ") && stdout.contains(&stranger.public_key()),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&ctl(&control, &token_file, &["inventory", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(json["actors"][0]["id"], stranger.public_key());
+    assert!(
+        json["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["actor_id"] == stranger.public_key()),
+        "{json}"
+    );
+    let rollback = dir.path().join("rollback.wasm");
+    std::fs::write(&rollback, kvcounter(&account, &stranger, 4)).unwrap();
+    let rollback = rollback.to_str().unwrap();
+    let refused = ctl(
+        &control,
+        &token_file,
+        &["actor", "update", "kvcounter", rollback],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not higher"), "{stderr}");
+    let forced = ctl(
+        &control,
+        &token_file,
+        &["actor", "update", "kvcounter", rollback, "--force"],
+    );
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let health = ctl(&control, &token_file, &["health"]);
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stdout)
+    );
 
     let wrong = dir.path().join("wrong.token");
     std::fs::write(&wrong, "0123456789abcdef0123456789abcdef\n").unwrap();

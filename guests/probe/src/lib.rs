@@ -4,8 +4,14 @@
 //!
 //! Built on `caplet-guest`; see docs/guests.md for the operations and their payloads.
 
+use caplet_guest::contracts::health::{HealthCheckRequest, HealthCheckResponse};
 use caplet_guest::{HandlerError, HandlerResult};
 use core::hint::black_box;
+use std::sync::{Mutex, PoisonError};
+
+/// What the health handler answers, as set by `set_health` (empty: healthy). Per instance: the
+/// host's tests keep one instance to make it stick.
+static HEALTH: Mutex<String> = Mutex::new(String::new());
 
 /// Registers every operation. The host runs this once after instantiation.
 // `no_mangle` is the only unsafe construct in this crate: the host finds `wapc_init` by name.
@@ -22,6 +28,8 @@ pub extern "C" fn wapc_init() {
     caplet_guest::register("log", log);
     caplet_guest::register("host_call", host_call);
     caplet_guest::register("version", version);
+    caplet_guest::register("set_health", set_health);
+    caplet_guest::register_health_handler(health);
 }
 
 /// Returns the payload unchanged.
@@ -127,4 +135,36 @@ fn version(_: &[u8]) -> HandlerResult<Vec<u8>> {
         .unwrap_or("v1")
         .as_bytes()
         .to_vec())
+}
+
+/// Payload: how the health handler answers from now on, in this instance: `healthy`,
+/// `unhealthy:<message>`, `fail:<message>` (a handler error) or `trap`.
+fn set_health(payload: &[u8]) -> HandlerResult<Vec<u8>> {
+    let mode = String::from_utf8_lossy(payload).into_owned();
+    *HEALTH.lock().unwrap_or_else(PoisonError::into_inner) = mode;
+    Ok(Vec::new())
+}
+
+/// `Actor.HealthRequest`: answers as `set_health` said (healthy by default).
+fn health(_: HealthCheckRequest) -> HandlerResult<HealthCheckResponse> {
+    let mode = HEALTH
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if let Some(message) = mode.strip_prefix("unhealthy:") {
+        return Ok(HealthCheckResponse {
+            healthy: false,
+            message: Some(message.to_string()),
+        });
+    }
+    if let Some(message) = mode.strip_prefix("fail:") {
+        return Err(HandlerError::new(message));
+    }
+    if mode == "trap" {
+        return trap(&[]).map(|_| HealthCheckResponse::default());
+    }
+    Ok(HealthCheckResponse {
+        healthy: true,
+        message: Some("probe ok".to_string()),
+    })
 }

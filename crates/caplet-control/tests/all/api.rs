@@ -275,6 +275,38 @@ async fn actors_start_update_and_stop_through_the_api() {
     let other = json!({ "module_base64": base64(&stranger) });
     let refused = rig.send("PUT", "/v1/actors/probe", &other).await;
     assert_eq!(refused.status, 409, "{}", refused.text());
+    assert!(
+        refused.error_message().contains("force_new_identity"),
+        "{}",
+        refused.text()
+    );
+
+    // With `force_new_identity` the actor is known by the new key from now on.
+    let new_key = module_key();
+    let renamed = rig.sign(PROBE, &new_key, "probe", &[], 3);
+    let forced = json!({ "module_base64": base64(&renamed), "force_new_identity": true });
+    let changed = rig.send("PUT", "/v1/actors/probe", &forced).await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let report: serde_json::Value = changed.json().unwrap();
+    assert_eq!(report["old_id"], key.public_key());
+    assert_eq!(report["new_id"], new_key.public_key());
+    assert_eq!(
+        rig.inventory().await["actors"][0]["id"],
+        new_key.public_key()
+    );
+    assert_eq!(
+        rig.host
+            .call_actor(&new_key.public_key(), "echo", b"hi")
+            .await
+            .unwrap(),
+        b"hi"
+    );
+    assert!(
+        rig.host
+            .call_actor(&key.public_key(), "echo", b"hi")
+            .await
+            .is_err()
+    );
 
     let stopped = rig
         .client

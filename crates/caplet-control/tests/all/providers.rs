@@ -170,3 +170,53 @@ async fn a_counter_wired_over_the_api_serves_and_health_follows_its_providers() 
     assert_eq!(rig.inventory().await["links"].as_array().unwrap().len(), 1);
     assert_eq!(rig.send("DELETE", "/v1/links", &kv_link).await.status, 404);
 }
+
+/// `/v1/health` lists every actor's health; an actor that answers unhealthy makes it 503 with
+/// the actor's message among the reasons; `/readyz` runs no guest code and stays 200.
+#[tokio::test]
+async fn health_reports_each_actor_and_degrades_on_an_unhealthy_one() {
+    let rig = Rig::new().await;
+    let module = rig.sign(PROBE, &module_key(), "probe", &[], 1);
+    let started = rig
+        .send(
+            "POST",
+            "/v1/actors",
+            &json!({ "name": "probe", "module_base64": base64(&module) }),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.text());
+    let counter = rig.sign(KVCOUNTER, &module_key(), "kvcounter", &[KV, HTTP], 1);
+    rig.host
+        .start_actor("kvcounter", counter, caplet_runtime::Limits::default(), 1)
+        .await
+        .unwrap();
+
+    let (status, body) = health(&rig).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actors"][0]["name"], "kvcounter", "{body}");
+    assert_eq!(body["actors"][0]["healthy"], true);
+    assert_eq!(body["actors"][0]["has_handler"], false);
+    assert_eq!(body["actors"][1]["name"], "probe");
+    assert_eq!(body["actors"][1]["healthy"], true);
+    assert_eq!(body["actors"][1]["has_handler"], true);
+    assert_eq!(body["actors"][1]["message"], "probe ok");
+
+    rig.host
+        .call_actor("probe", "set_health", b"unhealthy:queue is full")
+        .await
+        .unwrap();
+    let (status, body) = health(&rig).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["actors"][1]["healthy"], false);
+    assert_eq!(
+        body["reasons"],
+        json!(["actor `probe` is unhealthy: queue is full"])
+    );
+    let ready = rig
+        .client_with(None)
+        .send::<()>("GET", "/readyz", None)
+        .await
+        .unwrap();
+    assert_eq!(ready.status, 200, "{}", ready.text());
+}

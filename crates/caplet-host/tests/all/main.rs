@@ -11,6 +11,7 @@
 mod breaker;
 mod common;
 mod enforcement;
+mod health;
 mod lifecycle;
 mod policy;
 mod routing;

@@ -185,6 +185,7 @@ async fn rev_must_increase_unless_forced() {
         None,
         UpdateOptions {
             allow_same_or_lower_rev: true,
+            ..UpdateOptions::default()
         },
     )
     .await
@@ -214,4 +215,200 @@ async fn update_whose_init_traps_is_rejected() {
         .unwrap_err();
     assert!(matches!(error, HostError::Start { .. }), "{error}");
     assert_eq!(host.call_actor("swappy", "any", b"").await.unwrap(), b"v1");
+}
+
+/// Another module key is refused by default, with an error naming both keys and the flag.
+#[tokio::test]
+async fn new_identity_is_refused_without_the_flag() {
+    let (issuer, subject, host) = deployed(Duration::ZERO).await;
+    let stranger = generate(KeyKind::Module);
+    let error = host
+        .update_actor(
+            "swappy",
+            signed(&issuer, &stranger, "v2", 2),
+            None,
+            UpdateOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, HostError::IdentityChanged { .. }), "{text}");
+    assert!(text.contains(&stranger.public_key()), "{text}");
+    assert!(text.contains(&subject.public_key()), "{text}");
+    assert!(text.contains("--force-new-identity"), "{text}");
+    assert_eq!(host.call_actor("swappy", "any", b"").await.unwrap(), b"v1");
+    assert_eq!(&*host.actors()[0].actor.id, subject.public_key());
+}
+
+/// With `force_new_identity` the actor is re-keyed: the table, the links and the providers'
+/// bindings follow the new public key, the old key no longer resolves, and an actor-to-actor
+/// call by the new key reaches the new version.
+#[tokio::test]
+async fn forced_new_identity_moves_table_links_and_bindings() {
+    let issuer = Issuer::new();
+    let subject = generate(KeyKind::Module);
+    let host = issuer.host();
+    let kv = Recorder::new(KEY_VALUE, Ok(Vec::new()));
+    host.add_provider("default", kv.clone()).await.unwrap();
+    host.start_actor("swappy", signed(&issuer, &subject, "v1", 1), limits(), 2)
+        .await
+        .unwrap();
+    host.put_link("swappy", KEY_VALUE, "default", Default::default())
+        .await
+        .unwrap();
+    let (caller, _) = issuer.sign(PROBE, "caller", &[]);
+    host.start_actor("caller", caller, limits(), 1)
+        .await
+        .unwrap();
+    let old_key = subject.public_key();
+    let via = |key: &str| host_call("", key, "any", b"");
+    assert_eq!(
+        host.call_actor("caller", "host_call", &via(&old_key))
+            .await
+            .unwrap(),
+        b"v1"
+    );
+
+    let stranger = generate(KeyKind::Module);
+    let new_key = stranger.public_key();
+    let report = host
+        .update_actor(
+            "swappy",
+            signed(&issuer, &stranger, "v2", 2),
+            None,
+            UpdateOptions {
+                force_new_identity: true,
+                ..UpdateOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.old_id.as_str(), report.new_id.as_str()),
+        (old_key.as_str(), new_key.as_str())
+    );
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+
+    // The table: by name and by the new key; the old key is gone.
+    assert_eq!(host.call_actor("swappy", "any", b"").await.unwrap(), b"v2");
+    assert_eq!(host.call_actor(&new_key, "any", b"").await.unwrap(), b"v2");
+    assert!(host.call_actor(&old_key, "any", b"").await.is_err());
+    let status = host
+        .actors()
+        .into_iter()
+        .find(|a| &*a.actor.name == "swappy")
+        .unwrap();
+    assert_eq!(&*status.actor.id, new_key);
+
+    // Actor-to-actor routing by public key follows the new key.
+    assert_eq!(
+        host.call_actor("caller", "host_call", &via(&new_key))
+            .await
+            .unwrap(),
+        b"v2"
+    );
+    let error = host
+        .call_actor("caller", "host_call", &via(&old_key))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("missing capability claim"),
+        "{error}"
+    );
+
+    // Links are keyed by the new key, and the provider's binding moved.
+    let links = host.links();
+    assert_eq!(links.len(), 1);
+    assert_eq!(&*links[0].actor.id, new_key);
+    let bound: Vec<String> = kv
+        .bound
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| l.actor.id.to_string())
+        .collect();
+    assert_eq!(bound, vec![new_key.clone()]);
+    // The new version's host call passes the link check under its new key.
+    let before = kv.calls().len();
+    host.call_actor("swappy", "any", b"").await.unwrap();
+    assert_eq!(
+        kv.calls().len(),
+        before + 1,
+        "the key-value call reached the provider"
+    );
+
+    // Metrics stay with the name: one series, one swap counted.
+    let metrics = host.metrics_text().await;
+    assert!(
+        metrics.contains("caplet_actor_swaps_total{actor=\"swappy\"} 1"),
+        "{metrics}"
+    );
+
+    // A later update must use the new key (the old one is now a stranger).
+    let error = host
+        .update_actor(
+            "swappy",
+            signed(&issuer, &subject, "v3", 3),
+            None,
+            UpdateOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, HostError::IdentityChanged { .. }),
+        "{error}"
+    );
+    host.update_actor(
+        "swappy",
+        signed(&issuer, &stranger, "v3", 3),
+        None,
+        UpdateOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(host.call_actor(&new_key, "any", b"").await.unwrap(), b"v3");
+}
+
+/// A new identity that another running actor already has is refused; nothing changes.
+#[tokio::test]
+async fn forced_new_identity_cannot_take_another_actors_key() {
+    let (issuer, subject, host) = deployed(Duration::ZERO).await;
+    let other = generate(KeyKind::Module);
+    let mut spec = ActorSpec::new("other");
+    spec.rev = Some(1);
+    let module = sign(&versioned("o1"), &spec, &issuer.account, &other)
+        .unwrap()
+        .module;
+    host.start_actor("other", module, limits(), 1)
+        .await
+        .unwrap();
+    let error = host
+        .update_actor(
+            "swappy",
+            signed(&issuer, &other, "v2", 2),
+            None,
+            UpdateOptions {
+                force_new_identity: true,
+                ..UpdateOptions::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("already running as `other`"),
+        "{error}"
+    );
+    assert_eq!(host.call_actor("swappy", "any", b"").await.unwrap(), b"v1");
+    assert_eq!(
+        host.call_actor(&subject.public_key(), "any", b"")
+            .await
+            .unwrap(),
+        b"v1"
+    );
+    assert_eq!(
+        host.call_actor(&other.public_key(), "any", b"")
+            .await
+            .unwrap(),
+        b"o1"
+    );
 }

@@ -261,6 +261,44 @@ impl HttpServer {
             .and_then(|old| remove_route(&mut state, &old, actor, &link.link_name)))
     }
 
+    /// Hands the route of (`previous`, link name) to `link`'s actor when the address and prefix
+    /// stay the same: one route-table store, the listener keeps running. `false` when there is
+    /// nothing to hand over in place.
+    fn rebind_in_place(
+        &self,
+        previous: &ActorRef,
+        link: &LinkDefinition,
+    ) -> Result<bool, ProviderError> {
+        let actor = &link.actor;
+        let settings = LinkSettings::parse(&link.values, self.config).map_err(|e| {
+            ProviderError::BadRequest(format!("actor {actor} link {}: {e}", link.link_name))
+        })?;
+        let old_key = (Arc::clone(&previous.id), link.link_name.clone());
+        let mut state = self.lock();
+        let Some(placement) = state.links.get(&old_key) else {
+            return Ok(false);
+        };
+        if placement.requested != settings.addr || placement.prefix != settings.prefix {
+            return Ok(false);
+        }
+        let Some(listener) = state.listeners.get(&placement.listener) else {
+            return Ok(false);
+        };
+        // `with` replaces the route with the same prefix: the old identity's.
+        listener.set_routes(listener.routes().with(Route {
+            actor: actor.clone(),
+            link_name: link.link_name.clone(),
+            prefix: Arc::clone(&settings.prefix),
+            max_body_bytes: settings.max_body_bytes,
+        }));
+        if let Some(placement) = state.links.remove(&old_key) {
+            state
+                .links
+                .insert((Arc::clone(&actor.id), link.link_name.clone()), placement);
+        }
+        Ok(true)
+    }
+
     fn unbind_now(&self, actor: &ActorRef, link_name: &str) -> Option<JoinHandle<()>> {
         let mut state = self.lock();
         let placement = state
@@ -320,6 +358,23 @@ impl Provider for HttpServer {
 
     fn unbind<'a>(&'a self, actor: &'a ActorRef, link_name: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move { wait_stopped(self.unbind_now(actor, link_name)).await })
+    }
+
+    fn rebind<'a>(
+        &'a self,
+        previous: &'a ActorRef,
+        link: LinkDefinition,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            if self.rebind_in_place(previous, &link)? {
+                return Ok(());
+            }
+            // Another address or prefix: the old route goes first, as it may hold the port.
+            wait_stopped(self.unbind_now(previous, &link.link_name)).await;
+            let emptied = self.bind_now(&link)?;
+            wait_stopped(emptied).await;
+            Ok(())
+        })
     }
 
     fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {

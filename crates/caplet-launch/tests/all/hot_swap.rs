@@ -187,3 +187,60 @@ async fn fifty_swaps_under_load_drop_no_request_and_switch_versions() {
     );
     running.host.shutdown().await;
 }
+
+/// A forced identity change keeps the HTTP route: the listener hands the route to the new key
+/// in place, so a keep-alive connection opened before the swap gets the new version, as does a
+/// new one, and the link is listed under the new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_new_identity_keeps_serving_http_on_the_same_listener() {
+    let deployment = Deployment::new();
+    let subject = generate(KeyKind::Module);
+    std::fs::write(
+        deployment.path().join("versioned.wasm"),
+        signed(&deployment.account, &subject, "v1", 1),
+    )
+    .unwrap();
+    let addr = free_addr();
+    deployment.manifest(&format!(
+        "[[actor]]\nname = \"versioned\"\npath = \"versioned.wasm\"\n\n\
+         [[link]]\nactor = \"versioned\"\ncontract = \"wasmcloud:httpserver\"\n[link.values]\naddress = \"{addr}\"\n"
+    ));
+    let running = deployment.launch().await.unwrap();
+    let host = running.host.clone();
+    let mut before = Client::connect(&addr).await;
+    assert_eq!(before.get().await.unwrap(), (200, b"v1".to_vec()));
+
+    let stranger = generate(KeyKind::Module);
+    let refused = host
+        .update_actor(
+            "versioned",
+            signed(&deployment.account, &stranger, "v2", 2),
+            None,
+            UpdateOptions::default(),
+        )
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(before.get().await.unwrap(), (200, b"v1".to_vec()));
+
+    let report = host
+        .update_actor(
+            "versioned",
+            signed(&deployment.account, &stranger, "v2", 2),
+            None,
+            UpdateOptions {
+                force_new_identity: true,
+                ..UpdateOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(before.get().await.unwrap(), (200, b"v2".to_vec()));
+    let mut after = Client::connect(&addr).await;
+    assert_eq!(after.get().await.unwrap(), (200, b"v2".to_vec()));
+    let links = host.links();
+    assert_eq!(links.len(), 1);
+    assert_eq!(&*links[0].actor.id, stranger.public_key());
+    assert!(host.health().await.is_healthy());
+    running.host.shutdown().await;
+}

@@ -87,6 +87,10 @@ pub enum ActorCommand {
         /// Accept a rev that is not higher than the running one (a rollback).
         #[arg(long)]
         force: bool,
+        /// Accept a module signed with another module key: the actor is then known by the new
+        /// public key and its links move to it.
+        #[arg(long)]
+        force_new_identity: bool,
     },
 }
 
@@ -237,24 +241,37 @@ async fn actor(client: &Client, command: ActorCommand) -> anyhow::Result<Shown> 
             let reply = client.send::<()>("DELETE", &path, None).await?;
             (reply, |r| Ok(format!("stopped {}\n", field(r, "/stopped"))))
         }
-        ActorCommand::Update { name, path, force } => {
+        ActorCommand::Update {
+            name,
+            path,
+            force,
+            force_new_identity,
+        } => {
             let body = UpdateActor {
                 path: None,
                 module_base64: Some(read_module(&path)?),
                 force_rev: force,
+                force_new_identity,
             };
             let url = format!("/v1/actors/{}", encode_segment(&name));
             let reply = client.send("PUT", &url, Some(&body)).await?;
             (reply, |r| {
                 let s: SwapInfo = r.json()?;
-                Ok(format!(
+                let mut text = format!(
                     "updated {}: rev {} -> {} (module {} -> {})\n",
                     s.actor,
                     rev(s.old_rev),
                     rev(s.new_rev),
                     short(&s.old_hash),
                     short(&s.new_hash)
-                ))
+                );
+                if s.old_id != s.new_id {
+                    text.push_str(&format!("new identity: {} -> {}\n", s.old_id, s.new_id));
+                }
+                for warning in &s.warnings {
+                    text.push_str(&format!("warning: {warning}\n"));
+                }
+                Ok(text)
             })
         }
     })

@@ -3,6 +3,7 @@
 pub mod call;
 pub mod claims;
 pub mod ctl;
+pub mod dev;
 pub mod invoke;
 pub mod keys;
 pub mod run_opts;

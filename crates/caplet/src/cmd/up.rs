@@ -9,7 +9,7 @@
 //! failing to start it is fatal; with the defaults it is best effort (a warning), so a second
 //! development host on the same machine still comes up.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -18,9 +18,10 @@ use caplet_control::{
     prepare_token,
 };
 use caplet_host::Host;
-use caplet_launch::{LaunchError, launch, runtime_limits};
+use caplet_launch::{LaunchError, Running, launch, runtime_limits};
 use caplet_manifest::{LoadOptions, Manifest};
 use clap::Args;
+use tokio::task::JoinHandle;
 
 /// Exit code when the manifest (or anything it names) is invalid and nothing started.
 const EXIT_INVALID: u8 = 2;
@@ -51,28 +52,51 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
-    let options = LoadOptions {
-        allow_unsigned: args.allow_unsigned,
-    };
-    let manifest = match caplet_manifest::load_with(&args.path, &options) {
+    let manifest = match load(&args.path, args.allow_unsigned) {
         Ok(manifest) => manifest,
-        Err(errors) => return Ok(report_invalid(&errors.to_string(), errors.len())),
+        Err(code) => return Ok(code),
     };
+    let started = match start(manifest, args.no_control).await {
+        Ok(started) => started,
+        Err(code) => return Ok(code),
+    };
+    Ok(serve(started, None).await)
+}
+
+/// A host started from a manifest, with its control API when it runs.
+pub(crate) struct Started {
+    /// The host and what it started.
+    pub running: Running,
+    /// The control API, unless off or unavailable.
+    pub control: Option<ControlServer>,
+}
+
+/// Loads and validates the manifest; on errors prints them and returns the exit code.
+pub(crate) fn load(path: &Path, allow_unsigned: bool) -> Result<Manifest, ExitCode> {
+    let options = LoadOptions { allow_unsigned };
+    let manifest = caplet_manifest::load_with(path, &options)
+        .map_err(|errors| report_invalid(&errors.to_string(), errors.len()))?;
     if manifest.host.allow_unsigned {
         eprintln!(
             "caplet: WARNING: unsigned actors are allowed and run with every capability. \
              Development only: never use --allow-unsigned or allow_unsigned in production."
         );
     }
+    Ok(manifest)
+}
+
+/// Launches everything `manifest` names and the control API (unless `no_control`), printing
+/// what runs; on failure prints why and returns the exit code (nothing is left running).
+pub(crate) async fn start(manifest: Manifest, no_control: bool) -> Result<Started, ExitCode> {
     let running = match launch(&manifest).await {
         Ok(running) => running,
         Err(LaunchError::Manifest(errors)) => {
-            return Ok(report_invalid(&errors.to_string(), errors.len()));
+            return Err(report_invalid(&errors.to_string(), errors.len()));
         }
         Err(error) => {
             eprintln!("caplet: error: {error}");
             eprintln!("caplet: nothing is running (what had started was stopped)");
-            return Ok(ExitCode::from(EXIT_START_FAILED));
+            return Err(ExitCode::from(EXIT_START_FAILED));
         }
     };
     let host = &running.host;
@@ -93,7 +117,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     for (actor, address) in &running.http_endpoints {
         eprintln!("caplet:   http  {actor:<16} http://{address}/");
     }
-    let control = if args.no_control {
+    let control = if no_control {
         None
     } else {
         match start_control(&manifest, host).await {
@@ -102,13 +126,24 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("caplet: error: {reason}");
                 host.shutdown().await;
                 eprintln!("caplet: nothing is running (what had started was stopped)");
-                return Ok(ExitCode::from(EXIT_START_FAILED));
+                return Err(ExitCode::from(EXIT_START_FAILED));
             }
         }
     };
+    Ok(Started { running, control })
+}
+
+/// Serves until SIGINT or SIGTERM, then stops gracefully (a second signal exits at once).
+/// `companion` (`caplet dev`'s watcher) is stopped as soon as the first signal arrives.
+pub(crate) async fn serve(started: Started, companion: Option<JoinHandle<()>>) -> ExitCode {
+    let Started { running, control } = started;
+    let host = &running.host;
     eprintln!("caplet: serving; press Ctrl-C to stop");
 
     wait_for_signal().await;
+    if let Some(companion) = companion {
+        companion.abort();
+    }
     eprintln!("caplet: stopping: no new calls; finishing the calls in flight");
     // The control API keeps answering during the drain: /readyz says 503, /livez 200.
     let shutdown = async {
@@ -125,11 +160,11 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             } else {
                 eprintln!("caplet: stopped cleanly");
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         () = wait_for_signal() => {
             eprintln!("caplet: interrupted again; exiting now");
-            Ok(ExitCode::from(EXIT_INTERRUPTED))
+            ExitCode::from(EXIT_INTERRUPTED)
         }
     }
 }

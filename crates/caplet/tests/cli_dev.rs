@@ -1,0 +1,234 @@
+//! `caplet dev` end to end: a manifest whose actor has a source folder (`actor/`, the default
+//! convention), a build command injected with `--build-cmd` (it copies a prebuilt module from
+//! guests/out named in the source, so the test needs no wasm toolchain), HTTP answers checked
+//! before and after editing the source, a failing build that leaves the old version serving,
+//! and the development key generated in the keys directory.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use caplet_claims::{ActorSpec, KeyKind, generate, sign};
+
+fn guest(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../guests/out/{name}.wasm"))
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// GET / with `Connection: close`: the status and the body.
+fn get(addr: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+/// A `caplet dev` process, killed if the test fails before it stops it.
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for a stderr line containing `wanted`; returns it. Every line read goes to `seen`.
+fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no line with {wanted:?} within 60 s: {seen:#?}"));
+        seen.push(line.clone());
+        if line.contains(wanted) {
+            return line;
+        }
+    }
+}
+
+/// Writes the module path the injected build copies (`actor/src/module.txt`).
+fn point_source_at(source: &Path, module: &Path) {
+    std::fs::write(source.join("src/module.txt"), module.display().to_string()).unwrap();
+}
+
+#[test]
+fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let addr = free_addr();
+
+    // The manifest runs hello signed by the project's account (not the dev key) at rev 1.
+    let account = generate(KeyKind::Account);
+    let mut spec = ActorSpec::new("web");
+    spec.caps = vec!["wasmcloud:httpserver".into()];
+    spec.rev = Some(1);
+    let shipped = sign(
+        &std::fs::read(guest("hello")).unwrap(),
+        &spec,
+        &account,
+        &generate(KeyKind::Module),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("web.wasm"), shipped.module).unwrap();
+    std::fs::write(
+        dir.path().join("caplet.toml"),
+        format!(
+            "[host]\nissuers = [\"{}\"]\n\n[[actor]]\nname = \"web\"\npath = \"web.wasm\"\n\n\
+             [[link]]\nactor = \"web\"\ncontract = \"wasmcloud:httpserver\"\n[link.values]\naddress = \"{addr}\"\n",
+            account.public_key()
+        ),
+    )
+    .unwrap();
+    // The actor's "source": `actor/` (the default convention), whose build copies the module
+    // named in src/module.txt. Starts as hello.
+    let source = dir.path().join("actor");
+    std::fs::create_dir_all(source.join("src")).unwrap();
+    point_source_at(&source, &guest("hello"));
+
+    let mut dev = Dev(Command::new(env!("CARGO_BIN_EXE_caplet"))
+        .args([
+            "dev",
+            dir.path().to_str().unwrap(),
+            "--no-control",
+            "--poll-ms",
+            "100",
+            "--build-cmd",
+            "cp \"$(cat src/module.txt)\" \"$CAPLET_DEV_OUT\"",
+        ])
+        .env("CAPLET_KEYS_DIR", &keys)
+        .env("CAPLET_CACHE_DIR", dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap());
+    let stderr = dev.0.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+
+    // The development key is generated in the keys directory and trusted for this host only.
+    let generated = wait_for(&lines, &mut seen, "generated the development account key");
+    assert!(generated.contains(keys.to_str().unwrap()), "{generated}");
+    wait_for(&lines, &mut seen, "for this host only");
+    assert!(keys.join("caplet-dev_account.nk").is_file());
+    assert!(keys.join("caplet-dev-web_module.nk").is_file());
+    let watching = wait_for(&lines, &mut seen, "caplet dev: watching");
+    assert!(watching.contains("actor `web`"), "{watching}");
+
+    // The initial build replaces the shipped module (and its key) with the dev-signed one.
+    let swapped = wait_for(&lines, &mut seen, "swapped `web` to rev 2");
+    assert!(swapped.contains("development key"), "{swapped}");
+    assert_eq!(get(&addr), (200, "Hello, world!".to_string()));
+
+    // An edit: the next module is the echo example actor, which answers the request as JSON.
+    point_source_at(&source, &guest("echo"));
+    let changed = wait_for(&lines, &mut seen, "changed; rebuilding");
+    assert!(changed.contains("src/module.txt"), "{changed}");
+    let swapped = wait_for(&lines, &mut seen, "swapped `web` to rev 3");
+    assert!(swapped.contains("rebuilt in"), "{swapped}");
+    let (status, body) = get(&addr);
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["method"], "GET", "{body}");
+
+    // A change that builds the same module (a comment, a lock file): nothing to swap.
+    std::fs::write(source.join("src/notes.txt"), "unrelated").unwrap();
+    let same = wait_for(&lines, &mut seen, "caplet dev: rebuilt in");
+    assert!(same.contains("did not change, nothing to swap"), "{same}");
+    assert!(same.contains("rev 3"), "{same}");
+
+    // A build that fails: said so, and rev 3 keeps serving.
+    point_source_at(&source, &dir.path().join("missing.wasm"));
+    let failed = wait_for(&lines, &mut seen, "build failed");
+    assert!(failed.contains("rev 3 keeps serving"), "{failed}");
+    let output = wait_for(&lines, &mut seen, "missing.wasm");
+    assert!(output.contains("No such file"), "{output}");
+    assert_eq!(get(&addr).0, 200);
+    assert!(get(&addr).1.starts_with('{'));
+
+    // A module the host refuses (not wasm): the update error is printed, rev 3 keeps serving.
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not a module").unwrap();
+    point_source_at(&source, &junk);
+    let refused = wait_for(&lines, &mut seen, "caplet dev: rebuilt in");
+    assert!(refused.contains("keeps serving"), "{refused}");
+    assert!(get(&addr).1.starts_with('{'));
+
+    // Fixed again: back to hello at rev 4.
+    point_source_at(&source, &guest("hello"));
+    wait_for(&lines, &mut seen, "swapped `web` to rev 4");
+    assert_eq!(get(&addr), (200, "Hello, world!".to_string()));
+
+    Command::new("kill")
+        .args(["-INT", &dev.0.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = dev.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "caplet dev did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit {exit:?}: {seen:#?}");
+}
+
+#[test]
+fn dev_explains_a_missing_source_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("caplet.toml"),
+        "[[actor]]\nname = \"web\"\npath = \"web.wasm\"\n",
+    )
+    .unwrap();
+    std::fs::copy(guest("hello"), dir.path().join("web.wasm")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_caplet"))
+        .args([
+            "dev",
+            dir.path().to_str().unwrap(),
+            "--allow-unsigned",
+            "--no-control",
+        ])
+        .env("CAPLET_KEYS_DIR", dir.path().join("keys"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot find the source of actor `web`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--source"), "{stderr}");
+}
