@@ -51,14 +51,21 @@ fn affects_code(payload: &[u8]) -> Option<bool> {
     let (len, len_len) = leb128_u32(payload)?;
     let end = len_len.checked_add(usize::try_from(len).ok()?)?;
     let name = payload.get(len_len..end)?;
+    // A name that is not UTF-8 makes the module invalid: keep everything, let compilation say so.
+    std::str::from_utf8(name).ok()?;
     Some(name == b"name" || name.starts_with(b".debug_"))
 }
 
-/// Decodes an unsigned LEB128 u32: the value and the bytes it took.
+/// Decodes an unsigned LEB128 u32 exactly as the Wasm spec does (at most 5 bytes, no bits beyond
+/// 32): the value and the bytes it took. Anything a validator would refuse is `None`, so a
+/// malformed module is never "repaired" into a valid one by stripping.
 fn leb128_u32(bytes: &[u8]) -> Option<(u32, usize)> {
     let mut value: u32 = 0;
     for (index, &byte) in bytes.iter().enumerate().take(5) {
         let bits = u32::from(byte & 0x7f);
+        if index == 4 && (byte & 0x80 != 0 || bits > 0x0f) {
+            return None;
+        }
         let shift = u32::try_from(index * 7).ok()?;
         value |= bits.checked_shl(shift)?;
         if byte & 0x80 == 0 {
@@ -135,5 +142,19 @@ mod tests {
         ]
         .concat();
         assert!(matches!(compiled_code(&overlong_size), Cow::Borrowed(_)));
+        // Bits beyond 32 in the fifth byte: a validator refuses it, so nothing is stripped.
+        let wide_size = [
+            b"\0asm\x01\0\0\0".as_slice(),
+            &[0, 0x83, 0x80, 0x80, 0x80, 0x10],
+        ]
+        .concat();
+        assert!(matches!(compiled_code(&wide_size), Cow::Borrowed(_)));
+        let bad_name = module(&[section(CUSTOM_SECTION_ID, &[2, 0xff, 0xfe, 1])]);
+        assert!(matches!(compiled_code(&bad_name), Cow::Borrowed(_)));
+        assert_eq!(
+            leb128_u32(&[0xff, 0xff, 0xff, 0xff, 0x0f]),
+            Some((u32::MAX, 5))
+        );
+        assert_eq!(leb128_u32(&[0x80, 0x80, 0x00]), Some((0, 3)));
     }
 }
