@@ -8,18 +8,19 @@
     clippy::panic
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use caplet_claims::{ActorSpec, KeyKind, KeyPair, generate, sign};
 
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
+use common::{CAPLET, KillOnDrop, free_addr, stderr_lines, wait_for};
+
+mod common;
+
+/// What `caplet up` prints once it serves.
+const SERVING: &str = "serving; press Ctrl-C to stop";
 
 /// A signed kvcounter and a manifest with its control API on `control`; the token goes to
 /// `<dir>/secrets/control.token`.
@@ -56,49 +57,26 @@ fn kvcounter(account: &KeyPair, subject: &KeyPair, rev: i32) -> Vec<u8> {
 }
 
 /// A `caplet up` process, killed if the test fails before it stops it.
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `caplet up` and returns it with its stderr lines up to "serving".
-fn caplet_up(dir: &Path) -> (Up, mpsc::Receiver<String>, Vec<String>) {
-    let mut up = Up(Command::new(env!("CARGO_BIN_EXE_caplet"))
-        .args(["up", dir.to_str().unwrap()])
-        .env("CAPLET_CACHE_DIR", dir.join("cache"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap());
-    let stderr = up.0.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+fn caplet_up(dir: &Path) -> (KillOnDrop, mpsc::Receiver<String>, Vec<String>) {
+    let mut up = KillOnDrop(
+        Command::new(CAPLET)
+            .args(["up", dir.to_str().unwrap()])
+            .env("CAPLET_CACHE_DIR", dir.join("cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = stderr_lines(&mut up.0);
     let mut seen = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("caplet up never said it was serving: {seen:#?}"));
-        let serving = line.contains("serving; press Ctrl-C to stop");
-        seen.push(line);
-        if serving {
-            return (up, lines, seen);
-        }
-    }
+    wait_for(&lines, &mut seen, SERVING, Duration::from_secs(120));
+    (up, lines, seen)
 }
 
 fn ctl(control: &str, token_file: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_caplet"))
+    Command::new(CAPLET)
         .args([
             "ctl",
             "--addr",

@@ -10,21 +10,20 @@
     clippy::panic
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use caplet_claims::{ActorSpec, KeyKind, generate, sign};
 
+use common::{CAPLET, KillOnDrop, free_addr, stderr_lines, wait_for};
+
+mod common;
+
 fn guest(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../guests/out/{name}.wasm"))
-}
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
 }
 
 /// GET / with `Connection: close`: the status and the body.
@@ -46,28 +45,9 @@ fn get(addr: &str) -> (u16, String) {
 }
 
 /// A `caplet dev` process, killed if the test fails before it stops it.
-struct Dev(Child);
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits for a stderr line containing `wanted`; returns it. Every line read goes to `seen`.
-fn wait_for(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, wanted: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no line with {wanted:?} within 60 s: {seen:#?}"));
-        seen.push(line.clone());
-        if line.contains(wanted) {
-            return line;
-        }
-    }
+/// Waits up to 60 s for a stderr line containing `wanted`.
+fn wait_line(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, wanted: &str) -> String {
+    wait_for(lines, seen, wanted, Duration::from_secs(60))
 }
 
 /// Writes the module path the injected build copies (`actor/src/module.txt`).
@@ -109,53 +89,47 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     std::fs::create_dir_all(source.join("src")).unwrap();
     point_source_at(&source, &guest("hello"));
 
-    let mut dev = Dev(Command::new(env!("CARGO_BIN_EXE_caplet"))
-        .args([
-            "dev",
-            dir.path().to_str().unwrap(),
-            "--no-control",
-            "--poll-ms",
-            "100",
-            "--build-cmd",
-            "cp \"$(cat src/module.txt)\" \"$CAPLET_DEV_OUT\"",
-        ])
-        .env("CAPLET_KEYS_DIR", &keys)
-        .env("CAPLET_CACHE_DIR", dir.path().join("cache"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap());
-    let stderr = dev.0.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut dev = KillOnDrop(
+        Command::new(CAPLET)
+            .args([
+                "dev",
+                dir.path().to_str().unwrap(),
+                "--no-control",
+                "--poll-ms",
+                "100",
+                "--build-cmd",
+                "cp \"$(cat src/module.txt)\" \"$CAPLET_DEV_OUT\"",
+            ])
+            .env("CAPLET_KEYS_DIR", &keys)
+            .env("CAPLET_CACHE_DIR", dir.path().join("cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = stderr_lines(&mut dev.0);
     let mut seen = Vec::new();
 
     // The development key is generated in the keys directory and trusted for this host only.
-    let generated = wait_for(&lines, &mut seen, "generated the development account key");
+    let generated = wait_line(&lines, &mut seen, "generated the development account key");
     assert!(generated.contains(keys.to_str().unwrap()), "{generated}");
-    wait_for(&lines, &mut seen, "for this host only");
+    wait_line(&lines, &mut seen, "for this host only");
     assert!(keys.join("caplet-dev_account.nk").is_file());
     assert!(keys.join("caplet-dev-web_module.nk").is_file());
-    let watching = wait_for(&lines, &mut seen, "caplet dev: watching");
+    let watching = wait_line(&lines, &mut seen, "caplet dev: watching");
     assert!(watching.contains("actor `web`"), "{watching}");
 
     // The initial build replaces the shipped module (and its key) with the dev-signed one.
-    let swapped = wait_for(&lines, &mut seen, "swapped `web` to rev 2");
+    let swapped = wait_line(&lines, &mut seen, "swapped `web` to rev 2");
     assert!(swapped.contains("development key"), "{swapped}");
     assert_eq!(get(&addr), (200, "Hello, world!".to_string()));
 
     // An edit: the next module is the echo example actor, which answers the request as JSON.
     point_source_at(&source, &guest("echo"));
-    let changed = wait_for(&lines, &mut seen, "changed; rebuilding");
+    let changed = wait_line(&lines, &mut seen, "changed; rebuilding");
     assert!(changed.contains("src/module.txt"), "{changed}");
-    let swapped = wait_for(&lines, &mut seen, "swapped `web` to rev 3");
+    let swapped = wait_line(&lines, &mut seen, "swapped `web` to rev 3");
     assert!(swapped.contains("rebuilt in"), "{swapped}");
     let (status, body) = get(&addr);
     assert_eq!(status, 200);
@@ -164,15 +138,15 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
 
     // A change that builds the same module (a comment, a lock file): nothing to swap.
     std::fs::write(source.join("src/notes.txt"), "unrelated").unwrap();
-    let same = wait_for(&lines, &mut seen, "caplet dev: rebuilt in");
+    let same = wait_line(&lines, &mut seen, "caplet dev: rebuilt in");
     assert!(same.contains("did not change, nothing to swap"), "{same}");
     assert!(same.contains("rev 3"), "{same}");
 
     // A build that fails: said so, and rev 3 keeps serving.
     point_source_at(&source, &dir.path().join("missing.wasm"));
-    let failed = wait_for(&lines, &mut seen, "build failed");
+    let failed = wait_line(&lines, &mut seen, "build failed");
     assert!(failed.contains("rev 3 keeps serving"), "{failed}");
-    let output = wait_for(&lines, &mut seen, "missing.wasm");
+    let output = wait_line(&lines, &mut seen, "missing.wasm");
     assert!(output.contains("No such file"), "{output}");
     assert_eq!(get(&addr).0, 200);
     assert!(get(&addr).1.starts_with('{'));
@@ -181,13 +155,13 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"not a module").unwrap();
     point_source_at(&source, &junk);
-    let refused = wait_for(&lines, &mut seen, "caplet dev: rebuilt in");
+    let refused = wait_line(&lines, &mut seen, "caplet dev: rebuilt in");
     assert!(refused.contains("keeps serving"), "{refused}");
     assert!(get(&addr).1.starts_with('{'));
 
     // Fixed again: back to hello at rev 4.
     point_source_at(&source, &guest("hello"));
-    wait_for(&lines, &mut seen, "swapped `web` to rev 4");
+    wait_line(&lines, &mut seen, "swapped `web` to rev 4");
     assert_eq!(get(&addr), (200, "Hello, world!".to_string()));
 
     Command::new("kill")
@@ -214,7 +188,7 @@ fn dev_explains_a_missing_source_folder() {
     )
     .unwrap();
     std::fs::copy(guest("hello"), dir.path().join("web.wasm")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_caplet"))
+    let output = Command::new(CAPLET)
         .args([
             "dev",
             dir.path().to_str().unwrap(),

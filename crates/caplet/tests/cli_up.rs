@@ -8,7 +8,7 @@
     clippy::panic
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +16,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use caplet_claims::{ActorSpec, KeyKind, generate, sign};
+
+use common::{CAPLET, stderr_lines, wait_for};
+
+mod common;
 
 fn kvcounter() -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/out/kvcounter.wasm");
@@ -53,7 +57,7 @@ fn deploy(dir: &Path) -> String {
 }
 
 fn caplet_up(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_caplet"))
+    Command::new(CAPLET)
         .args(["up", "--no-control", dir.to_str().unwrap()])
         .env("CAPLET_CACHE_DIR", dir.join("cache"))
         .stdin(Stdio::null())
@@ -84,27 +88,14 @@ fn up_serves_the_counter_and_stops_cleanly_on_ctrl_c() {
     let addr = deploy(dir.path());
     let mut child = caplet_up(dir.path());
 
-    // Forward stderr lines; wait for the "serving" line.
-    let stderr = child.stderr.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = stderr_lines(&mut child);
     let mut seen = Vec::new();
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("caplet up never said it was serving: {seen:#?}"));
-        let serving = line.contains("serving; press Ctrl-C to stop");
-        seen.push(line);
-        if serving {
-            break;
-        }
-    }
+    wait_for(
+        &lines,
+        &mut seen,
+        "serving; press Ctrl-C to stop",
+        Duration::from_secs(120),
+    );
     assert!(
         seen.iter().any(|l| l.contains(&format!("http://{addr}/"))),
         "{seen:#?}"
@@ -146,7 +137,7 @@ fn up_with_a_broken_manifest_reports_every_problem_and_starts_nothing() {
         "[host]\nissuers = [\"not-a-key\"]\n\n[[actor]]\nname = \"Bad Name\"\npath = \"missing.wasm\"\n\n[[link]]\nactor = \"nobody\"\ncontract = \"wasmcloud:keyvalue\"\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_caplet"))
+    let output = Command::new(CAPLET)
         .args(["up", dir.path().to_str().unwrap()])
         .output()
         .unwrap();
