@@ -55,6 +55,58 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn close(&self) -> impl Future<Output = ()> + Send;
 }
 
+/// Implements [`caplet_provider_api::Provider`] for a provider type whose `engine` field is an
+/// [`Engine`]: both implementations (`local`, `nats`) are the engine over their backend, and
+/// differ only in the implementation name.
+macro_rules! engine_provider {
+    ($provider:ty, $implementation:literal) => {
+        impl caplet_provider_api::Provider for $provider {
+            fn contract_id(&self) -> &str {
+                caplet_wire::contracts::MESSAGING
+            }
+
+            fn implementation(&self) -> &str {
+                $implementation
+            }
+
+            fn bind(
+                &self,
+                link: caplet_provider_api::LinkDefinition,
+            ) -> caplet_provider_api::BoxFuture<'_, Result<(), caplet_provider_api::ProviderError>>
+            {
+                Box::pin(self.engine.bind(link))
+            }
+
+            fn unbind<'a>(
+                &'a self,
+                actor: &'a caplet_provider_api::ActorRef,
+                link_name: &'a str,
+            ) -> caplet_provider_api::BoxFuture<'a, ()> {
+                Box::pin(async move { self.engine.unbind(actor, link_name) })
+            }
+
+            fn handle(
+                &self,
+                call: caplet_provider_api::ProviderCall,
+            ) -> caplet_provider_api::BoxFuture<
+                '_,
+                Result<Vec<u8>, caplet_provider_api::ProviderError>,
+            > {
+                Box::pin(self.engine.handle(call))
+            }
+
+            fn health(&self) -> caplet_provider_api::BoxFuture<'_, Result<(), String>> {
+                Box::pin(async move { self.engine.health() })
+            }
+
+            fn shutdown(&self) -> caplet_provider_api::BoxFuture<'_, ()> {
+                Box::pin(self.engine.shutdown())
+            }
+        }
+    };
+}
+pub(crate) use engine_provider;
+
 type BindingKey = (Arc<str>, String);
 
 /// Bindings and call handling over one backend.

@@ -11,10 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use caplet_provider_api::{
-    ActorDispatcher, ActorRef, BoxFuture, LinkDefinition, Provider, ProviderCall, ProviderConfig,
-    ProviderError,
-};
+use caplet_provider_api::{ActorDispatcher, ProviderConfig, ProviderError};
 use caplet_wire::messaging::{PubMessage, ReplyMessage, SubMessage};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -48,35 +45,7 @@ impl LocalMessaging {
     }
 }
 
-impl Provider for LocalMessaging {
-    fn contract_id(&self) -> &str {
-        caplet_wire::contracts::MESSAGING
-    }
-
-    fn implementation(&self) -> &str {
-        "local"
-    }
-
-    fn bind(&self, link: LinkDefinition) -> BoxFuture<'_, Result<(), ProviderError>> {
-        Box::pin(self.engine.bind(link))
-    }
-
-    fn unbind<'a>(&'a self, actor: &'a ActorRef, link_name: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move { self.engine.unbind(actor, link_name) })
-    }
-
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
-        Box::pin(self.engine.handle(call))
-    }
-
-    fn health(&self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.engine.health() })
-    }
-
-    fn shutdown(&self) -> BoxFuture<'_, ()> {
-        Box::pin(self.engine.shutdown())
-    }
-}
+crate::engine::engine_provider!(LocalMessaging, "local");
 
 /// Subject → subscribers, in process.
 #[derive(Default)]
