@@ -210,16 +210,7 @@ if (((SWAPS + 1) % 2 == 1)); then
 else
 	[[ "$body" == "{"* ]] || die "version B (echo) should serve after the swaps, got '$body'"
 fi
-kill -INT "$pid"
-deadline=$((SECONDS + STOP_TIMEOUT))
-while kill -0 "$pid" 2>/dev/null; do
-	((SECONDS < deadline)) || die "caplet up did not stop within ${STOP_TIMEOUT}s of SIGINT"
-	sleep 0.1
-done
-rc=0
-wait "$pid" || rc=$?
-forget "$pid"
-((rc == 0)) || die "caplet up exited with status $rc after SIGINT (log: $log)"
+stop_server "caplet up" "$pid" "$log"
 
 # --- report -----------------------------------------------------------------------------------
 steady_p50="$(wrk_percentile "$work/wrk-steady.txt" 50)"

@@ -10,7 +10,6 @@
     clippy::panic
 )]
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -18,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use caplet_claims::{ActorSpec, KeyKind, generate, sign};
 
-use common::{CAPLET, KillOnDrop, free_addr, stderr_lines, wait_for};
+use common::{CAPLET, KillOnDrop, free_addr, http_get, stderr_lines, wait_for};
 
 mod common;
 
@@ -26,25 +25,6 @@ fn guest(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../guests/out/{name}.wasm"))
 }
 
-/// GET / with `Connection: close`: the status and the body.
-fn get(addr: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
-}
-
-/// A `caplet dev` process, killed if the test fails before it stops it.
 /// Waits up to 60 s for a stderr line containing `wanted`.
 fn wait_line(lines: &mpsc::Receiver<String>, seen: &mut Vec<String>, wanted: &str) -> String {
     wait_for(lines, seen, wanted, Duration::from_secs(60))
@@ -123,7 +103,7 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     // The initial build replaces the shipped module (and its key) with the dev-signed one.
     let swapped = wait_line(&lines, &mut seen, "swapped `web` to rev 2");
     assert!(swapped.contains("development key"), "{swapped}");
-    assert_eq!(get(&addr), (200, "Hello, world!".to_string()));
+    assert_eq!(http_get(&addr), (200, "Hello, world!".to_string()));
 
     // An edit: the next module is the echo example actor, which answers the request as JSON.
     point_source_at(&source, &guest("echo"));
@@ -131,7 +111,7 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     assert!(changed.contains("src/module.txt"), "{changed}");
     let swapped = wait_line(&lines, &mut seen, "swapped `web` to rev 3");
     assert!(swapped.contains("rebuilt in"), "{swapped}");
-    let (status, body) = get(&addr);
+    let (status, body) = http_get(&addr);
     assert_eq!(status, 200);
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["method"], "GET", "{body}");
@@ -148,8 +128,8 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     assert!(failed.contains("rev 3 keeps serving"), "{failed}");
     let output = wait_line(&lines, &mut seen, "missing.wasm");
     assert!(output.contains("No such file"), "{output}");
-    assert_eq!(get(&addr).0, 200);
-    assert!(get(&addr).1.starts_with('{'));
+    assert_eq!(http_get(&addr).0, 200);
+    assert!(http_get(&addr).1.starts_with('{'));
 
     // A module the host refuses (not wasm): the update error is printed, rev 3 keeps serving.
     let junk = dir.path().join("junk.wasm");
@@ -157,12 +137,12 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     point_source_at(&source, &junk);
     let refused = wait_line(&lines, &mut seen, "caplet dev: rebuilt in");
     assert!(refused.contains("keeps serving"), "{refused}");
-    assert!(get(&addr).1.starts_with('{'));
+    assert!(http_get(&addr).1.starts_with('{'));
 
     // Fixed again: back to hello at rev 4.
     point_source_at(&source, &guest("hello"));
     wait_line(&lines, &mut seen, "swapped `web` to rev 4");
-    assert_eq!(get(&addr), (200, "Hello, world!".to_string()));
+    assert_eq!(http_get(&addr), (200, "Hello, world!".to_string()));
 
     Command::new("kill")
         .args(["-INT", &dev.0.id().to_string()])

@@ -8,7 +8,6 @@
     clippy::panic
 )]
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,7 +16,7 @@ use std::time::Duration;
 
 use caplet_claims::{ActorSpec, KeyKind, generate, sign};
 
-use common::{CAPLET, stderr_lines, wait_for};
+use common::{CAPLET, http_get, stderr_lines, wait_for};
 
 mod common;
 
@@ -67,21 +66,6 @@ fn caplet_up(dir: &Path) -> Child {
         .unwrap()
 }
 
-fn get(addr: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
-}
-
 #[test]
 fn up_serves_the_counter_and_stops_cleanly_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
@@ -101,10 +85,8 @@ fn up_serves_the_counter_and_stops_cleanly_on_ctrl_c() {
         "{seen:#?}"
     );
 
-    let first = get(&addr);
-    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    assert!(first.ends_with("{\"counter\":1}"), "{first}");
-    assert!(get(&addr).ends_with("{\"counter\":2}"));
+    assert_eq!(http_get(&addr), (200, "{\"counter\":1}".to_string()));
+    assert_eq!(http_get(&addr), (200, "{\"counter\":2}".to_string()));
 
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
