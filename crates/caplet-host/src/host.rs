@@ -22,7 +22,9 @@ use crate::health::ActorHealth;
 use crate::links::LinkTable;
 use crate::policy::{ActorPolicy, Admission, PolicyAction, PolicyEngine};
 use crate::providers::ProviderTable;
-use crate::{DEFAULT_MAX_CALL_DEPTH, DEFAULT_SHUTDOWN_GRACE, HostError};
+use crate::{
+    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_LOG_LINES_PER_SECOND, DEFAULT_SHUTDOWN_GRACE, HostError,
+};
 
 /// How a host is set up.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct HostConfig {
     pub policy: Option<Arc<dyn PolicyEngine>>,
     /// The per-actor circuit breaker for trap storms (see [`crate::breaker`]).
     pub breaker: BreakerConfig,
+    /// See [`DEFAULT_MAX_LOG_LINES_PER_SECOND`].
+    pub max_log_lines_per_second: u32,
 }
 
 impl Default for HostConfig {
@@ -51,6 +55,7 @@ impl Default for HostConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             policy: None,
             breaker: BreakerConfig::default(),
+            max_log_lines_per_second: DEFAULT_MAX_LOG_LINES_PER_SECOND,
         }
     }
 }
@@ -65,6 +70,9 @@ pub(crate) struct HostInner {
     pub(crate) in_flight: AtomicUsize,
     pub(crate) idle: Notify,
     pub(crate) stopping: AtomicBool,
+    /// The built-in logging provider, also in `providers`: told when an actor stops, so its
+    /// rate window goes with it.
+    pub(crate) logging: Arc<LoggingProvider>,
 }
 
 /// A running actor, for inventories.
@@ -130,6 +138,7 @@ pub struct Host {
 impl Host {
     /// A host on `runtime`, with the built-in logging and number-generation providers.
     pub fn new(runtime: Runtime, config: HostConfig) -> Self {
+        let logging = Arc::new(LoggingProvider::new(config.max_log_lines_per_second));
         let inner = Arc::new(HostInner {
             runtime,
             policy: ActorPolicy {
@@ -143,11 +152,10 @@ impl Host {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             stopping: AtomicBool::new(false),
+            logging: logging.clone(),
         });
         let default = caplet_runtime::DEFAULT_BINDING;
-        inner
-            .providers
-            .insert(LOGGING, default, Arc::new(LoggingProvider));
+        inner.providers.insert(LOGGING, default, logging);
         inner
             .providers
             .insert(NUMBERGEN, default, Arc::new(NumberGenProvider));
@@ -238,6 +246,7 @@ impl Host {
             }
         }
         entry.current().module.drain_idle();
+        self.inner.logging.forget(&entry.actor);
         tracing::info!(actor = name, "actor stopped");
         Ok(())
     }

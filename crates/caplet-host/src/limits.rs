@@ -22,6 +22,27 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// control characters are always escaped. Fixed at build time.
 pub const MAX_LOG_LINE_BYTES: usize = 4 << 10;
 
+/// Lines one actor may write through `wasmcloud:builtin:logging` per second.
+///
+/// Default: 20 lines per actor per second, the default of the guest console limit
+/// ([`caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND`]), whatever the number of instances. When
+/// hit: further `Logging.WriteLog` lines of that actor in that second are dropped before they
+/// are decoded or written (the host call still succeeds), counted in
+/// [`crate::builtin::logging_lines_dropped`] (`caplet_builtin_log_lines_dropped_total`), and
+/// the next line logged for that actor says how many were dropped. 0 drops every line. Change
+/// it with [`crate::HostConfig::max_log_lines_per_second`].
+pub const DEFAULT_MAX_LOG_LINES_PER_SECOND: u32 = caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND;
+
+/// Actors whose `wasmcloud:builtin:logging` rate is tracked at once.
+///
+/// Default: 4 096 actors (an entry is a few dozen bytes plus the actor id). An actor's entry is
+/// created at its first line and removed when it stops. When hit: entries whose one-second
+/// window has ended are cleared first (an unreported drop count is then lost from the log; the
+/// process-wide counter keeps it); if every entry is still in its window, actors without an
+/// entry share one budget of [`DEFAULT_MAX_LOG_LINES_PER_SECOND`] lines per second. Fixed at
+/// build time.
+pub const MAX_LOG_RATE_ACTORS: usize = 4096;
+
 /// How long [`crate::Host::health`] waits for one actor's answer to `Actor.HealthRequest`.
 ///
 /// Default: 2 s. An actor that has not answered by then is reported unhealthy ("did not answer

@@ -329,6 +329,17 @@ pub(crate) fn render(actors: &[Arc<ActorEntry>], providers: &[ProviderStatus]) -
     );
     header(
         &mut out,
+        "caplet_builtin_log_lines_dropped_total",
+        "counter",
+        "Lines sent through wasmcloud:builtin:logging dropped by the per-actor rate limit, in this process.",
+    );
+    let _ = writeln!(
+        out,
+        "caplet_builtin_log_lines_dropped_total {}",
+        crate::builtin::logging_lines_dropped()
+    );
+    header(
+        &mut out,
         "caplet_provider_healthy",
         "gauge",
         "1 when a provider reports healthy, else 0.",

@@ -185,6 +185,7 @@ impl Host {
         }
         inner.links.remove_actor(&entry.actor.id);
         inner.actors.retire_id(entry);
+        inner.logging.forget(&entry.actor);
         tracing::warn!(
             actor = %new_ref.name,
             old_id = %entry.actor.id,

@@ -1,14 +1,18 @@
 //! HTTP header maps. The wasmbus interfaces carry `{name: [values]}`; wasmCloud 0.18 and waSCC
 //! carried `{name: value}`. [`HeaderMap`] encodes the list form and decodes either.
 
-use std::collections::HashMap;
-
 use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Header name → values, in the order received.
+///
+/// A list of entries, not a hash map: requests carry a handful of headers, so a linear scan
+/// is faster than hashing every name (SipHash, in a guest, on every request), and the order
+/// the client sent is kept. [`HeaderMap::append`] adds to an existing entry, so a map built
+/// with it has unique names; a decoded map keeps whatever entries the message had.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderMap(pub HashMap<String, Vec<String>>);
+pub struct HeaderMap(Vec<(String, Vec<String>)>);
 
 impl HeaderMap {
     /// An empty map.
@@ -16,18 +20,41 @@ impl HeaderMap {
         Self::default()
     }
 
-    /// Appends `value` to the values of `name`.
+    /// An empty map with room for `names` distinct names.
+    pub fn with_capacity(names: usize) -> Self {
+        Self(Vec::with_capacity(names))
+    }
+
+    /// Appends `value` to the values of `name` (compared exactly, as sent on the wire).
     pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.entry(name.into()).or_default().push(value.into());
+        let name = name.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, values)) => values.push(value),
+            None => self.0.push((name, vec![value])),
+        }
+    }
+
+    /// Sets the values of `name`, replacing any it had.
+    pub fn insert(&mut self, name: impl Into<String>, values: Vec<String>) {
+        let name = name.into();
+        match self.0.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, old)) => *old = values,
+            None => self.0.push((name, values)),
+        }
     }
 
     /// The first value of `name`, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.get_all(name).first().map(String::as_str)
+    }
+
+    /// Every value of `name`, compared case-insensitively; empty when it is absent.
+    pub fn get_all(&self, name: &str) -> &[String] {
         self.0
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .and_then(|(_, values)| values.first())
-            .map(String::as_str)
+            .map_or(&[], |(_, values)| values.as_slice())
     }
 
     /// Every (name, value) pair.
@@ -39,15 +66,52 @@ impl HeaderMap {
         })
     }
 
+    /// Every name with its values, in order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0
+            .iter()
+            .map(|(name, values)| (name.as_str(), values.as_slice()))
+    }
+
+    /// Number of distinct names.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// True when there is no header.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
+impl IntoIterator for HeaderMap {
+    type Item = (String, Vec<String>);
+    type IntoIter = std::vec::IntoIter<(String, Vec<String>)>;
+
+    /// Every name with its values, in order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for HeaderMap {
+    /// Collects (name, value) pairs, gathering the values of a repeated name.
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(pairs: I) -> Self {
+        let mut map = Self::new();
+        for (name, value) in pairs {
+            map.append(name, value);
+        }
+        map
+    }
+}
+
 impl Serialize for HeaderMap {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, values) in &self.0 {
+            map.serialize_entry(name, values)?;
+        }
+        map.end()
     }
 }
 
@@ -67,11 +131,14 @@ impl<'de> Visitor<'de> for HeaderMapVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderMap, A::Error> {
-        let mut headers = HashMap::new();
+        let mut headers = HeaderMap::with_capacity(map.size_hint().unwrap_or(0).min(64));
         while let Some((name, values)) = map.next_entry::<String, OneOrMany>()? {
-            headers.insert(name, values.0);
+            // Pushed as they come: checking for a repeated name would make decoding quadratic
+            // in the number of headers, which an untrusted sender chooses. A name repeated in
+            // the message stays two entries, and both are kept.
+            headers.0.push((name, values.0));
         }
-        Ok(HeaderMap(headers))
+        Ok(headers)
     }
 
     fn visit_unit<E>(self) -> Result<HeaderMap, E> {
@@ -110,7 +177,7 @@ mod tests {
 
     #[test]
     fn decodes_single_values_and_lists() {
-        let single: HashMap<&str, &str> = [("Content-Type", "text/plain")].into();
+        let single: std::collections::HashMap<&str, &str> = [("Content-Type", "text/plain")].into();
         let decoded: HeaderMap = crate::decode(&crate::encode(&single).unwrap()).unwrap();
         assert_eq!(decoded.get("content-type"), Some("text/plain"));
         let mut many = HeaderMap::new();

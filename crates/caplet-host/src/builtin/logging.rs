@@ -1,4 +1,10 @@
-//! `wasmcloud:builtin:logging`: actor log lines into the host's log, bounded and sanitised.
+//! `wasmcloud:builtin:logging`: actor log lines into the host's log, bounded, sanitised and
+//! rate-limited per actor.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use caplet_provider_api::{
     ActorRef, BoxFuture, LinkDefinition, Provider, ProviderCall, ProviderError,
@@ -7,13 +13,171 @@ use caplet_runtime::text::sanitize;
 use caplet_wire::contracts::LOGGING;
 use caplet_wire::logging::{LogEntry, WRITE_LOG};
 
-use crate::MAX_LOG_LINE_BYTES;
+use crate::{DEFAULT_MAX_LOG_LINES_PER_SECOND, MAX_LOG_LINE_BYTES, MAX_LOG_RATE_ACTORS};
+
+/// Lines dropped by the per-actor rate limit, by every logging provider of the process.
+static LINES_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// `Logging.WriteLog` lines dropped by [`DEFAULT_MAX_LOG_LINES_PER_SECOND`] since the process
+/// started (every host); exported as `caplet_builtin_log_lines_dropped_total`.
+pub fn logging_lines_dropped() -> u64 {
+    LINES_DROPPED.load(Relaxed)
+}
 
 /// Writes `Logging.WriteLog` entries through `tracing`, tagged with the actor's name. The text
 /// is cut to [`MAX_LOG_LINE_BYTES`] and control characters are escaped, so a guest cannot forge
-/// log lines or flood the log with one huge line.
+/// log lines or flood the log with one huge line; each actor may write at most
+/// [`DEFAULT_MAX_LOG_LINES_PER_SECOND`] lines per second (or what [`LoggingProvider::new`] was
+/// given), so it cannot flood the log with many lines either.
+#[derive(Debug)]
+pub struct LoggingProvider {
+    max_lines_per_second: u32,
+    budgets: Mutex<Budgets>,
+}
+
+impl Default for LoggingProvider {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_LOG_LINES_PER_SECOND)
+    }
+}
+
+/// One actor's one-second window (or the shared one of actors past [`MAX_LOG_RATE_ACTORS`]).
 #[derive(Debug, Default)]
-pub struct LoggingProvider;
+struct Budget {
+    /// Start of the current one-second window.
+    window: Option<Instant>,
+    /// Lines logged in the current window.
+    lines: u32,
+    /// Lines dropped since the last line logged.
+    dropped: u64,
+}
+
+impl Budget {
+    fn expired(&self, now: Instant) -> bool {
+        self.window
+            .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1))
+    }
+
+    /// Takes one line: `None` when it must be dropped, else how many were dropped before it.
+    fn admit(&mut self, now: Instant, limit: u32) -> Option<u64> {
+        if self.expired(now) {
+            self.window = Some(now);
+            self.lines = 0;
+        }
+        if self.lines >= limit {
+            self.dropped = self.dropped.saturating_add(1);
+            LINES_DROPPED.fetch_add(1, Relaxed);
+            return None;
+        }
+        self.lines = self.lines.saturating_add(1);
+        Some(std::mem::take(&mut self.dropped))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Budgets {
+    /// By actor id; entries are made at an actor's first line, removed when it stops
+    /// ([`LoggingProvider::forget`]), at most [`MAX_LOG_RATE_ACTORS`].
+    actors: HashMap<Arc<str>, Budget>,
+    /// Shared by actors that found the table full.
+    shared: Budget,
+}
+
+/// A line let through: how many lines were dropped before it, and whether they were counted
+/// in the shared budget rather than the actor's own.
+#[derive(Debug, Clone, Copy)]
+struct Admitted {
+    dropped: u64,
+    shared: bool,
+}
+
+impl LoggingProvider {
+    /// A logging provider letting each actor write `max_lines_per_second` lines per second
+    /// (see [`DEFAULT_MAX_LOG_LINES_PER_SECOND`]).
+    pub fn new(max_lines_per_second: u32) -> Self {
+        Self {
+            max_lines_per_second,
+            budgets: Mutex::new(Budgets::default()),
+        }
+    }
+
+    /// The per-actor rate this provider enforces, in lines per second.
+    pub fn max_lines_per_second(&self) -> u32 {
+        self.max_lines_per_second
+    }
+
+    /// Forgets `actor`'s rate window (the host calls this when the actor stops). Lines it had
+    /// dropped and not yet reported are reported now, in one line.
+    pub fn forget(&self, actor: &ActorRef) {
+        let removed = self.lock().actors.remove(&actor.id);
+        if let Some(budget) = removed
+            && budget.dropped > 0
+        {
+            let dropped = budget.dropped;
+            tracing::info!(
+                target: "caplet::actor",
+                actor = &*actor.name,
+                dropped,
+                "[{dropped} earlier lines dropped: over {} lines per second]",
+                self.max_lines_per_second
+            );
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Budgets> {
+        self.budgets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes one line from `actor`'s budget: `None` when the line must be dropped.
+    fn admit(&self, actor: &Arc<str>) -> Option<Admitted> {
+        let now = Instant::now();
+        let limit = self.max_lines_per_second;
+        let mut budgets = self.lock();
+        if let Some(budget) = budgets.actors.get_mut(actor) {
+            return budget.admit(now, limit).map(|dropped| Admitted {
+                dropped,
+                shared: false,
+            });
+        }
+        if budgets.actors.len() >= MAX_LOG_RATE_ACTORS {
+            // Full: clear the windows that have ended (only the actors that logged in the last
+            // second stay); if none has, this actor shares the overflow budget.
+            budgets.actors.retain(|_, budget| !budget.expired(now));
+            if budgets.actors.len() >= MAX_LOG_RATE_ACTORS {
+                return budgets.shared.admit(now, limit).map(|dropped| Admitted {
+                    dropped,
+                    shared: true,
+                });
+            }
+        }
+        let budget = budgets.actors.entry(actor.clone()).or_default();
+        budget.admit(now, limit).map(|dropped| Admitted {
+            dropped,
+            shared: false,
+        })
+    }
+
+    /// Puts back an unreported drop count taken by a line that then failed to decode.
+    fn give_back(&self, actor: &Arc<str>, admitted: Admitted) {
+        if admitted.dropped == 0 {
+            return;
+        }
+        let mut budgets = self.lock();
+        let budget = if admitted.shared {
+            Some(&mut budgets.shared)
+        } else {
+            budgets.actors.get_mut(actor)
+        };
+        if let Some(budget) = budget {
+            budget.dropped = budget.dropped.saturating_add(admitted.dropped);
+        }
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.lock().actors.len()
+    }
+}
 
 impl Provider for LoggingProvider {
     fn contract_id(&self) -> &str {
@@ -41,9 +205,30 @@ impl Provider for LoggingProvider {
                     &[WRITE_LOG],
                 ));
             }
-            let entry: LogEntry = caplet_wire::decode(&call.payload)
-                .map_err(|e| ProviderError::BadRequest(e.to_string()))?;
-            let text = bounded(&entry.text);
+            // Over the limit, the line is dropped before it is decoded: a flooding actor costs
+            // a map lookup and a counter per line. The guest is not told (as with the console).
+            let Some(admitted) = self.admit(&call.actor.id) else {
+                return Ok(Vec::new());
+            };
+            let entry: LogEntry = match caplet_wire::decode(&call.payload) {
+                Ok(entry) => entry,
+                Err(error) => {
+                    self.give_back(&call.actor.id, admitted);
+                    return Err(ProviderError::BadRequest(error.to_string()));
+                }
+            };
+            let mut text = bounded(&entry.text);
+            if admitted.dropped > 0 {
+                let shared = if admitted.shared {
+                    " by actors past the tracked limit"
+                } else {
+                    ""
+                };
+                text = format!(
+                    "{text} [{} earlier lines dropped{shared}: over {} lines per second]",
+                    admitted.dropped, self.max_lines_per_second
+                );
+            }
             let actor = &*call.actor.name;
             match entry.level.to_ascii_lowercase().as_str() {
                 "error" => tracing::error!(target: "caplet::actor", actor, "{text}"),
@@ -89,5 +274,76 @@ mod tests {
         assert!(cut.ends_with("…[truncated]"));
         assert!(cut.len() < MAX_LOG_LINE_BYTES + 32);
         assert!(!bounded("a\nb\x1b[31m").contains('\n'));
+    }
+
+    fn id(value: &str) -> Arc<str> {
+        Arc::from(value)
+    }
+
+    #[test]
+    fn each_actor_gets_its_own_lines_per_second() {
+        let provider = LoggingProvider::new(3);
+        let (a, b) = (id("MA"), id("MB"));
+        let before = logging_lines_dropped();
+        let admitted: Vec<bool> = (0..10).map(|_| provider.admit(&a).is_some()).collect();
+        assert_eq!(admitted.iter().filter(|ok| **ok).count(), 3);
+        assert!(admitted[..3].iter().all(|ok| *ok));
+        assert!(logging_lines_dropped() - before >= 7);
+        // Another actor is not affected by the first one's flood.
+        for _ in 0..3 {
+            assert_eq!(provider.admit(&b).map(|x| x.dropped), Some(0));
+        }
+        assert!(provider.admit(&b).is_none());
+        // A new window: the first line carries the count of lines dropped before it.
+        let mut budgets = provider.lock();
+        for budget in budgets.actors.values_mut() {
+            budget.window = Instant::now().checked_sub(Duration::from_secs(2));
+        }
+        drop(budgets);
+        let next = provider.admit(&a).unwrap();
+        assert_eq!((next.dropped, next.shared), (7, false));
+        assert_eq!(provider.admit(&a).unwrap().dropped, 0);
+        assert_eq!(provider.admit(&b).unwrap().dropped, 1);
+    }
+
+    #[test]
+    fn a_line_that_fails_to_decode_keeps_the_drop_report() {
+        let provider = LoggingProvider::new(1);
+        let a = id("MA");
+        provider.admit(&a).unwrap();
+        assert!(provider.admit(&a).is_none());
+        provider.lock().actors.get_mut(&a).unwrap().window = None;
+        let admitted = provider.admit(&a).unwrap();
+        assert_eq!(admitted.dropped, 1);
+        provider.give_back(&a, admitted);
+        provider.lock().actors.get_mut(&a).unwrap().window = None;
+        assert_eq!(provider.admit(&a).unwrap().dropped, 1);
+    }
+
+    #[test]
+    fn tracked_actors_are_capped_and_forgotten_when_they_stop() {
+        let provider = LoggingProvider::new(2);
+        for i in 0..MAX_LOG_RATE_ACTORS {
+            provider.admit(&id(&format!("M{i}"))).unwrap();
+        }
+        assert_eq!(provider.tracked(), MAX_LOG_RATE_ACTORS);
+        // Every window is current: a further actor shares the overflow budget.
+        let late = id("Mlate");
+        assert!(provider.admit(&late).unwrap().shared);
+        assert!(provider.admit(&late).unwrap().shared);
+        assert!(provider.admit(&id("Mlater")).is_none());
+        assert_eq!(provider.tracked(), MAX_LOG_RATE_ACTORS);
+        // Ended windows are cleared to make room.
+        for budget in provider.lock().actors.values_mut().take(10) {
+            budget.window = None;
+        }
+        let admitted = provider.admit(&late).unwrap();
+        assert!(!admitted.shared);
+        assert_eq!(provider.tracked(), MAX_LOG_RATE_ACTORS - 9);
+        provider.forget(&ActorRef {
+            id: late,
+            name: Arc::from("late"),
+        });
+        assert_eq!(provider.tracked(), MAX_LOG_RATE_ACTORS - 10);
     }
 }

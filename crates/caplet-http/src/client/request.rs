@@ -88,7 +88,7 @@ fn build(wire: HttpRequest, uri: Uri) -> Result<Request<Full<Bytes>>, ProviderEr
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     let headers = request.headers_mut();
-    for (name, values) in wire.headers.0 {
+    for (name, values) in wire.headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             ProviderError::BadRequest(format!("http client: invalid header name {:?}", cut(&name)))
         })?;
@@ -103,7 +103,10 @@ fn build(wire: HttpRequest, uri: Uri) -> Result<Request<Full<Bytes>>, ProviderEr
             let value = HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|_| {
                 ProviderError::BadRequest(format!("http client: invalid value for header {name}"))
             })?;
-            headers.append(name.clone(), value);
+            // hyper's map holds at most 32 768 entries and `append` panics past that.
+            headers.try_append(name.clone(), value).map_err(|_| {
+                ProviderError::BadRequest("http client: too many request headers".to_string())
+            })?;
         }
     }
     Ok(request)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use caplet_provider_api::{ActorDispatcher, DispatchError};
-use caplet_wire::httpserver::{HANDLE_REQUEST, HttpRequest, HttpResponse};
+use caplet_wire::httpserver::{HANDLE_REQUEST, HttpResponse};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use hyper::header::{self, HeaderName, HeaderValue};
@@ -42,24 +42,8 @@ pub(crate) async fn handle(
         Ok(body) => body,
         Err(response) => return Ok(response),
     };
-    let request = HttpRequest {
-        method: parts.method.as_str().to_owned(),
-        path,
-        query_string: parts.uri.query().unwrap_or_default().to_owned(),
-        header: wire_headers(&parts.headers),
-        body,
-    };
-    let payload = match encode(&request) {
-        Ok(payload) => payload,
-        Err(error) => {
-            tracing::warn!(actor = %route.actor, %error, "cannot encode an HttpRequest");
-            return Ok(text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot encode the request",
-            ));
-        }
-    };
-    drop(request);
+    let payload = encode_request(&parts, &path, &body);
+    drop(body);
     let result = shared
         .dispatcher
         .call_actor(&route.actor, HANDLE_REQUEST, payload)
@@ -82,7 +66,7 @@ async fn read_body(
     body: Incoming,
     limit: usize,
     timeout: Duration,
-) -> Result<Vec<u8>, Response<Full<Bytes>>> {
+) -> Result<Bytes, Response<Full<Bytes>>> {
     let too_large = || {
         text(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,10 +77,10 @@ async fn read_body(
         return Err(too_large());
     }
     if body.is_end_stream() {
-        return Ok(Vec::new());
+        return Ok(Bytes::new());
     }
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
-        Ok(Ok(collected)) => Ok(Vec::from(collected.to_bytes())),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(error)) if error.is::<LengthLimitError>() => Err(too_large()),
         Ok(Err(error)) => Err(text(
             StatusCode::BAD_REQUEST,
@@ -109,38 +93,48 @@ async fn read_body(
     }
 }
 
-/// `caplet_wire::encode` (struct-as-map MessagePack) into a buffer sized up front, so the
-/// hot path does not grow it several times.
-fn encode(request: &HttpRequest) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-    let headers: usize = request
-        .header
+/// The `HttpRequest` the actor receives, written as MessagePack straight from hyper's request
+/// parts: the same bytes as `caplet_wire::encode(&HttpRequest{..})` (struct as a map, headers
+/// as `{name: [values]}`, the body as `bin`), without building the owned `HttpRequest`, its
+/// header map and a `String` per header first. Header names are lower-case (hyper's); values
+/// that are not UTF-8 are replaced (U+FFFD).
+fn encode_request(parts: &hyper::http::request::Parts, path: &str, body: &[u8]) -> Vec<u8> {
+    use rmp::encode::{write_array_len, write_bin, write_map_len, write_str};
+    let method = parts.method.as_str();
+    let query = parts.uri.query().unwrap_or_default();
+    let headers: usize = parts
+        .headers
         .iter()
-        .map(|(name, value)| name.len() + value.len() + 8)
+        .map(|(name, value)| name.as_str().len() + value.len() + 10)
         .sum();
-    let size = 96
-        + request.method.len()
-        + request.path.len()
-        + request.query_string.len()
-        + request.body.len()
-        + headers;
-    let mut buffer = Vec::with_capacity(size);
-    rmp_serde::encode::write_named(&mut buffer, request)?;
-    Ok(buffer)
+    let size = 64 + method.len() + path.len() + query.len() + body.len() + headers;
+    let mut out = Vec::with_capacity(size);
+    // Writing to a Vec cannot fail; the results are Ok by construction.
+    let _ = write_map_len(&mut out, 5);
+    let _ = write_str(&mut out, "method");
+    let _ = write_str(&mut out, method);
+    let _ = write_str(&mut out, "path");
+    let _ = write_str(&mut out, path);
+    let _ = write_str(&mut out, "queryString");
+    let _ = write_str(&mut out, query);
+    let _ = write_str(&mut out, "header");
+    let _ = write_map_len(&mut out, len_u32(parts.headers.keys_len()));
+    for name in parts.headers.keys() {
+        let values = parts.headers.get_all(name);
+        let _ = write_str(&mut out, name.as_str());
+        let _ = write_array_len(&mut out, len_u32(values.iter().count()));
+        for value in values {
+            let _ = write_str(&mut out, &String::from_utf8_lossy(value.as_bytes()));
+        }
+    }
+    let _ = write_str(&mut out, "body");
+    let _ = write_bin(&mut out, body);
+    out
 }
 
-/// Request headers as the actor sees them: lower-case names, values in order; bytes that are
-/// not UTF-8 are replaced (U+FFFD).
-fn wire_headers(headers: &hyper::HeaderMap) -> caplet_wire::HeaderMap {
-    let mut wire = std::collections::HashMap::with_capacity(headers.keys_len());
-    for name in headers.keys() {
-        let values = headers
-            .get_all(name)
-            .iter()
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-            .collect();
-        wire.insert(name.as_str().to_owned(), values);
-    }
-    caplet_wire::HeaderMap(wire)
+/// Counts from hyper (headers, bounded by [`super::MAX_REQUEST_HEADERS`]) always fit in u32.
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 /// Decodes the actor's answer. Framing headers (`content-length`, `transfer-encoding`,
@@ -154,7 +148,7 @@ fn actor_response(bytes: &[u8]) -> Result<Response<Full<Bytes>>, String> {
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for (name, values) in answer.header.0 {
+    for (name, values) in answer.header {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("invalid header name {name:?}"))?;
         if name == header::CONTENT_LENGTH
@@ -166,7 +160,11 @@ fn actor_response(bytes: &[u8]) -> Result<Response<Full<Bytes>>, String> {
         for value in values {
             let value = HeaderValue::from_maybe_shared(Bytes::from(value))
                 .map_err(|_| format!("invalid value for header {name}"))?;
-            headers.append(name.clone(), value);
+            // hyper's map holds at most 32 768 entries and `append` panics past that; an
+            // actor that sends more gets its response refused instead.
+            headers
+                .try_append(name.clone(), value)
+                .map_err(|_| "too many headers".to_string())?;
         }
     }
     Ok(response)
@@ -210,19 +208,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sized_encoder_matches_caplet_wire() {
-        let mut request = HttpRequest {
+    fn the_direct_encoder_matches_caplet_wire() {
+        let request = Request::builder()
+            .method("POST")
+            .uri("http://example/prefix/x?a=1&b=%20")
+            .header("host", "example")
+            .header("x-many", "one")
+            .header("x-many", "two")
+            .header("x-raw", HeaderValue::from_bytes(b"caf\xe9").unwrap())
+            .body(())
+            .unwrap();
+        let (parts, ()) = request.into_parts();
+        let bytes = encode_request(&parts, "/x", &[1, 2, 3]);
+        let mut expected = caplet_wire::httpserver::HttpRequest {
             method: "POST".into(),
             path: "/x".into(),
-            query_string: "a=1".into(),
+            query_string: "a=1&b=%20".into(),
             body: vec![1, 2, 3],
-            ..HttpRequest::default()
+            ..Default::default()
         };
-        request.header.append("host", "example");
-        assert_eq!(
-            encode(&request).unwrap(),
-            caplet_wire::encode(&request).unwrap()
-        );
+        expected.header.append("host", "example");
+        expected.header.append("x-many", "one");
+        expected.header.append("x-many", "two");
+        expected.header.append("x-raw", "caf\u{fffd}");
+        assert_eq!(bytes, caplet_wire::encode(&expected).unwrap());
+        let decoded: caplet_wire::httpserver::HttpRequest = caplet_wire::decode(&bytes).unwrap();
+        assert_eq!(decoded, expected);
+        assert_eq!(decoded.header.get_all("X-Many"), ["one", "two"]);
     }
 
     #[test]
@@ -239,9 +251,7 @@ mod tests {
             HttpResponse::text(99, ""),
             HttpResponse::text(101, ""),
             HttpResponse {
-                header: caplet_wire::HeaderMap(
-                    [("bad name".to_owned(), vec!["v".to_owned()])].into(),
-                ),
+                header: [("bad name", "v")].into_iter().collect(),
                 ..HttpResponse::default()
             },
         ] {

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use caplet_host::DispatchError;
-use caplet_runtime::{Limits, NoHost};
-use caplet_wire::contracts::KEY_VALUE;
+use caplet_host::{DispatchError, Host, HostConfig};
+use caplet_runtime::{EngineLimits, Limits, NoHost};
+use caplet_wire::contracts::{KEY_VALUE, LOGGING};
+use caplet_wire::logging::{LogEntry, WRITE_LOG};
 
 use crate::common::*;
 
@@ -393,6 +394,145 @@ async fn guest_output_is_truncated_rate_limited_and_escape_sequences_neutralised
         output.len()
     );
     assert!(rss_growth < 64 << 20, "RSS grew {} MiB", rss_growth >> 20);
+    host.shutdown().await;
+}
+
+/// A guest that sends its whole request (an encoded `LogEntry`, at most 64 KiB - 64) to
+/// `wasmcloud:builtin:logging` `count` times in one call, for a burst no scheduler can spread out; it traps if a host call
+/// fails.
+fn logging_flooder(count: u32) -> Vec<u8> {
+    let namespace = LOGGING.as_bytes();
+    let operation = WRITE_LOG.as_bytes();
+    // Namespace and operation at 0, the operation name at 48 (`flood`), the request at 64.
+    assert!(namespace.len() + operation.len() <= 48);
+    let data = [namespace, operation].concat();
+    wapc(
+        1,
+        &data,
+        "",
+        &format!(
+            r#"(call $request (i32.const 48) (i32.const 64))
+               (block $done (loop $again
+                 (br_if $done (i32.ge_u (local.get $i) (i32.const {count})))
+                 (if (i32.eqz (call $host_call
+                       (i32.const 0) (i32.const 0)
+                       (i32.const 0) (i32.const {ns_len})
+                       (i32.const {ns_len}) (i32.const {op_len})
+                       (i32.const 64) (local.get $req_len)))
+                   (then (unreachable)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $again)))
+               (call $response (i32.const 0) (i32.const 0))
+               (i32.const 1)"#,
+            ns_len = namespace.len(),
+            op_len = operation.len(),
+        ),
+    )
+}
+
+fn log_entry(text: &str) -> Vec<u8> {
+    caplet_wire::encode(&LogEntry {
+        level: "info".to_string(),
+        text: text.to_string(),
+    })
+    .unwrap()
+}
+
+/// D3 (the logging capability): an actor sending 100 lines through `wasmcloud:builtin:logging`
+/// in one call gets `DEFAULT_MAX_LOG_LINES_PER_SECOND` (20) of them into the log; the other 80
+/// are dropped and counted (`caplet_builtin_log_lines_dropped_total`); another actor logging
+/// at the same time is not affected; after the one-second window the actor's next line says
+/// "80 earlier lines dropped"; lines still unreported when the actor stops are reported then;
+/// `HostConfig::max_log_lines_per_second` changes the limit.
+#[tokio::test]
+async fn logging_capability_lines_are_rate_limited_per_actor() {
+    let _lock = shared().await;
+    let capture = LogCapture::start();
+    let issuer = Issuer::new();
+    let host = issuer.host();
+    for name in ["d3-logflood", "d3-logquiet"] {
+        let (module, _) = issuer.sign(&logging_flooder(100), name, &[LOGGING]);
+        host.start_actor(name, module, deadline(5000), 1)
+            .await
+            .unwrap();
+    }
+    let per_second = caplet_host::DEFAULT_MAX_LOG_LINES_PER_SECOND as usize;
+    assert_eq!(
+        per_second,
+        caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND as usize
+    );
+    let lines = |actor: &str, needle: &str| -> Vec<String> {
+        capture
+            .lines(needle)
+            .into_iter()
+            .filter(|l| l.contains("caplet::actor") && l.contains(&format!("\"{actor}\"")))
+            .collect()
+    };
+
+    let before = caplet_host::builtin::logging_lines_dropped();
+    // 100 lines in one call: 20 logged, 80 dropped.
+    host.call_actor("d3-logflood", "flood", &log_entry("flood line"))
+        .await
+        .unwrap();
+    let dropped = caplet_host::builtin::logging_lines_dropped() - before;
+    // Another actor, in the same second: its own 20 get through.
+    host.call_actor("d3-logquiet", "flood", &log_entry("quiet line"))
+        .await
+        .unwrap();
+    assert_eq!(lines("d3-logflood", "flood line").len(), per_second);
+    assert_eq!(lines("d3-logquiet", "quiet line").len(), per_second);
+    assert!(lines("d3-logquiet", "earlier lines dropped").is_empty());
+    assert!(dropped >= 80, "dropped {dropped}");
+
+    // A new window: the next line reports the 80 dropped (and 19 of its 100 get through).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    host.call_actor("d3-logflood", "flood", &log_entry("after the flood"))
+        .await
+        .unwrap();
+    let after = lines("d3-logflood", "after the flood");
+    assert_eq!(after.len(), per_second, "{after:?}");
+    let reports = lines("d3-logflood", "earlier lines dropped");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].contains("after the flood [80 earlier lines dropped: over 20 lines per second]"),
+        "{}",
+        reports[0]
+    );
+    let metrics = host.metrics_text().await;
+    let counted: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("caplet_builtin_log_lines_dropped_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("the dropped-lines counter in the metrics");
+    assert!(counted >= before + 160, "{counted} < {before} + 160");
+    // Lines dropped and not yet reported when the actor stops are reported then.
+    host.stop_actor("d3-logflood").await.unwrap();
+    let reports = lines("d3-logflood", "earlier lines dropped");
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(
+        reports[1].contains("[80 earlier lines dropped: over 20 lines per second]"),
+        "{}",
+        reports[1]
+    );
+    host.shutdown().await;
+
+    // The limit is a host setting.
+    let host = Host::new(
+        runtime(EngineLimits::default()),
+        HostConfig {
+            issuers: vec![issuer.account.public_key()],
+            max_log_lines_per_second: 5,
+            ..HostConfig::default()
+        },
+    );
+    let (module, _) = issuer.sign(&logging_flooder(30), "d3-logfive", &[LOGGING]);
+    host.start_actor("d3-logfive", module, deadline(5000), 1)
+        .await
+        .unwrap();
+    host.call_actor("d3-logfive", "flood", &log_entry("five line"))
+        .await
+        .unwrap();
+    assert_eq!(lines("d3-logfive", "five line").len(), 5);
     host.shutdown().await;
 }
 

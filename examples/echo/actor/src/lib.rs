@@ -16,12 +16,7 @@ pub extern "C" fn wapc_init() {
 
 fn echo(request: HttpRequest) -> HandlerResult<HttpResponse> {
     // Sorted, so the same request always gives the same bytes.
-    let headers: BTreeMap<&str, &Vec<String>> = request
-        .header
-        .0
-        .iter()
-        .map(|(name, values)| (name.as_str(), values))
-        .collect();
+    let headers: BTreeMap<&str, &[String]> = request.header.entries().collect();
     let body = serde_json::json!({
         "method": request.method,
         "path": request.path,
