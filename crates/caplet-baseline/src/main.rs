@@ -35,6 +35,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use redis::aio::ConnectionManager;
 use tokio::net::TcpListener;
 
+/// The same global allocator as the `caplet` binary, so the comparison measures the host and
+/// not the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The key the counter lives under (the kvcounter actor's key).
 const COUNTER_KEY: &str = "counter";
 

@@ -30,7 +30,8 @@ pub const MAX_LOG_LINE_BYTES: usize = 4 << 10;
 /// are decoded or written (the host call still succeeds), counted in
 /// [`crate::builtin::logging_lines_dropped`] (`caplet_builtin_log_lines_dropped_total`), and
 /// the next line logged for that actor says how many were dropped. 0 drops every line. Change
-/// it with [`crate::HostConfig::max_log_lines_per_second`].
+/// it with `[host] log_lines_per_second` in the manifest or
+/// [`crate::HostConfig::max_log_lines_per_second`].
 pub const DEFAULT_MAX_LOG_LINES_PER_SECOND: u32 = caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND;
 
 /// Actors whose `wasmcloud:builtin:logging` rate is tracked at once.

@@ -1,5 +1,6 @@
 //! Starting a host from a checked manifest, in dependency order, undoing on failure.
 
+use caplet_host::policy::PolicyEngine;
 use caplet_host::{ActorRef, Host, HostConfig, HostError};
 use caplet_manifest::{Manifest, ManifestErrors};
 use caplet_runtime::{LoadError, Runtime, RuntimeConfig};
@@ -52,22 +53,33 @@ pub async fn launch(manifest: &Manifest) -> Result<Running, LaunchError> {
         limits: engine_limits(&manifest.host.limits, &actor_limits),
         ..RuntimeConfig::with_default_cache()
     })?;
-    let host = Host::new(
-        runtime,
-        HostConfig {
-            issuers: manifest.host.issuers.clone(),
-            allow_unsigned: manifest.host.allow_unsigned,
-            policy,
-            breaker: crate::breaker_config(manifest),
-            ..HostConfig::default()
-        },
-    );
+    let host = Host::new(runtime, host_config(manifest, policy));
     match start(manifest, &host, prepared, actor_limits).await {
         Ok(running) => Ok(running),
         Err(error) => {
             host.shutdown().await;
             Err(error)
         }
+    }
+}
+
+/// The host settings `[host]` asks for, with `policy` built from `[host.policy]`; keys left out
+/// keep [`HostConfig::default`].
+pub(crate) fn host_config(
+    manifest: &Manifest,
+    policy: Option<std::sync::Arc<dyn PolicyEngine>>,
+) -> HostConfig {
+    let defaults = HostConfig::default();
+    HostConfig {
+        issuers: manifest.host.issuers.clone(),
+        allow_unsigned: manifest.host.allow_unsigned,
+        policy,
+        breaker: crate::breaker_config(manifest),
+        max_log_lines_per_second: manifest
+            .host
+            .log_lines_per_second
+            .unwrap_or(defaults.max_log_lines_per_second),
+        ..defaults
     }
 }
 
@@ -136,4 +148,57 @@ async fn start(
         actors,
         http_endpoints,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use caplet_host::DEFAULT_MAX_LOG_LINES_PER_SECOND;
+
+    use super::*;
+
+    /// `[host]` with `extra` and one unsigned actor, parsed in a folder holding its module.
+    fn manifest(extra: &str) -> Manifest {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        let text = format!(
+            "[host]\nallow_unsigned = true\n{extra}\n[[actor]]\nname = \"a\"\npath = \"a.wasm\"\n"
+        );
+        caplet_manifest::parse(&text, Path::new("caplet.toml"), dir.path(), &|_| None).unwrap()
+    }
+
+    #[test]
+    fn log_lines_per_second_reaches_the_host_config() {
+        let config = host_config(&manifest("log_lines_per_second = 7"), None);
+        assert_eq!(config.max_log_lines_per_second, 7);
+
+        let config = host_config(&manifest("log_lines_per_second = 0"), None);
+        assert_eq!(config.max_log_lines_per_second, 0);
+
+        let config = host_config(&manifest("log_lines_per_second = 4294967295"), None);
+        assert_eq!(config.max_log_lines_per_second, u32::MAX);
+
+        let config = host_config(&manifest(""), None);
+        assert_eq!(
+            config.max_log_lines_per_second,
+            DEFAULT_MAX_LOG_LINES_PER_SECOND
+        );
+    }
+
+    #[test]
+    fn host_keys_reach_the_host_config() {
+        let config = host_config(
+            &manifest("breaker_failures = 3\nbreaker_open_ms = 250\nlog_lines_per_second = 9"),
+            None,
+        );
+        assert!(config.allow_unsigned);
+        assert_eq!(config.breaker.failures, 3);
+        assert_eq!(
+            config.breaker.open_for,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(config.max_log_lines_per_second, 9);
+        assert!(config.policy.is_none());
+    }
 }

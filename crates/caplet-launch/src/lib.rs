@@ -7,7 +7,8 @@
 //! warmed), providers, and links; if any step fails, what started is shut down again.
 //!
 //! `[host.policy]` becomes the host's policy engine ([`build_policy`]; a Rego file that does
-//! not compile fails the pre-flight) and the breaker keys its circuit breaker settings.
+//! not compile fails the pre-flight), the breaker keys its circuit breaker settings and
+//! `log_lines_per_second` the rate of its built-in logging capability.
 //!
 //! The [`catalog`] is the only place that names concrete providers, so the host stays generic.
 

@@ -15,7 +15,7 @@ use crate::model::{HostSettings, LimitOverrides};
 use crate::policy;
 use crate::read::{Reader, Value, quoted};
 
-const HOST_KEYS: [&str; 8] = [
+const HOST_KEYS: [&str; 9] = [
     "issuers",
     "allow_unsigned",
     "control_api",
@@ -24,6 +24,7 @@ const HOST_KEYS: [&str; 8] = [
     "policy",
     "breaker_failures",
     "breaker_open_ms",
+    "log_lines_per_second",
 ];
 
 /// Reads `[host]` (absent means all defaults) and checks that some actor could ever run.
@@ -91,6 +92,9 @@ pub(crate) fn read_host(
                 "milliseconds",
             );
         }
+        if let Some(value) = table.get("log_lines_per_second") {
+            host.log_lines_per_second = read_log_lines_per_second(r, value);
+        }
     }
     host.allow_unsigned |= options.allow_unsigned;
     if !trust_given && !host.allow_unsigned {
@@ -105,6 +109,32 @@ pub(crate) fn read_host(
         );
     }
     host
+}
+
+/// Largest `log_lines_per_second` accepted: `u32::MAX`, what the host's logging provider counts
+/// in (in effect, no limit).
+pub const MAX_LOG_LINES_PER_SECOND: u64 = u32::MAX as u64;
+
+/// Reads `log_lines_per_second` of `[host]`: 0..=[`MAX_LOG_LINES_PER_SECOND`], 0 dropping every
+/// `wasmcloud:builtin:logging` line; `None` after reporting an error.
+fn read_log_lines_per_second(r: &mut Reader<'_>, value: &Value<'_>) -> Option<u32> {
+    let what = "`log_lines_per_second` in [host]";
+    let n = r.integer(value, what)?;
+    match u32::try_from(n) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            r.diag.error(
+                &value.span(),
+                format!(
+                    "{what} = {n} is out of range 0..={MAX_LOG_LINES_PER_SECOND} lines per second"
+                ),
+                Some(format!(
+                    "use 0 to {MAX_LOG_LINES_PER_SECOND} lines per actor per second (0 drops every line), or leave the key out to keep the default (20)"
+                )),
+            );
+            None
+        }
+    }
 }
 
 /// Reads and checks `issuers`; false only for an empty array.

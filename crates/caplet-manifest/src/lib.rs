@@ -38,6 +38,7 @@ pub use contracts::{
     BUILTIN_IMPLEMENTATION, IMPLEMENTATIONS, KnownContract, known_contract, known_contract_ids,
 };
 pub use error::{MAX_REPORTED_ERRORS, ManifestError, ManifestErrors};
+pub use host::MAX_LOG_LINES_PER_SECOND;
 pub use limits::{
     DEFAULT_INSTANCES, DEFAULT_LINK_NAME, LIMIT_KEYS, LimitKey, MAX_ACTOR_NAME_LEN,
     MAX_DEADLINE_MS, MAX_HOST_CALL_PAYLOAD_KIB, MAX_INSTANCES, MAX_MEMORY_MIB, MAX_PAYLOAD_KIB,

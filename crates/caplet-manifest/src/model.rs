@@ -86,6 +86,9 @@ pub struct HostSettings {
     pub breaker_failures: Option<u32>,
     /// `breaker_open_ms`: how long an open circuit refuses calls, in milliseconds.
     pub breaker_open_ms: Option<u64>,
+    /// `log_lines_per_second`: lines each actor may write through `wasmcloud:builtin:logging`
+    /// per second (0: none); `None` keeps the host's default.
+    pub log_lines_per_second: Option<u32>,
 }
 
 /// `[host.policy]`: exactly one of `rego` and `opa_url` is set (see `docs/policy.md`).

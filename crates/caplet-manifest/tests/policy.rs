@@ -86,3 +86,52 @@ fn policy_mistakes_are_reported_at_their_lines() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn log_lines_per_second_is_read() {
+    let fx = Fixture::new();
+    let m = fx.parse(&manifest("log_lines_per_second = 5\n")).unwrap();
+    assert_eq!(m.host.log_lines_per_second, Some(5));
+
+    // 0 is accepted: the logging provider then drops every line.
+    let m = fx.parse(&manifest("log_lines_per_second = 0\n")).unwrap();
+    assert_eq!(m.host.log_lines_per_second, Some(0));
+
+    let m = fx
+        .parse(&manifest("log_lines_per_second = 4294967295\n"))
+        .unwrap();
+    assert_eq!(m.host.log_lines_per_second, Some(u32::MAX));
+
+    let m = fx.parse(&manifest("")).unwrap();
+    assert_eq!(m.host.log_lines_per_second, None);
+}
+
+#[test]
+fn bad_log_lines_per_second_is_reported_at_its_line() {
+    let fx = Fixture::new();
+    for (value, expected) in [
+        ("-1", "out of range 0..=4294967295 lines per second"),
+        ("4294967296", "out of range 0..=4294967295 lines per second"),
+        ("2.5", "must be an integer, found a float"),
+        ("\"20\"", "must be an integer, found a string"),
+    ] {
+        let error = fx.error(&manifest(&format!(
+            "breaker_failures = 3\nlog_lines_per_second = {value}\n"
+        )));
+        assert_eq!(
+            error.file,
+            std::path::Path::new("caplet.toml"),
+            "{error:#?}"
+        );
+        assert_eq!(error.line, 4, "{value}: {error:#?}");
+        assert!(
+            error.message.contains("`log_lines_per_second` in [host]")
+                && error.message.contains(expected),
+            "{value}: {error:#?}"
+        );
+        if expected.starts_with("out of range") {
+            let hint = error.hint.as_deref().unwrap_or_default();
+            assert!(hint.contains("0 drops every line"), "{error:#?}");
+        }
+    }
+}

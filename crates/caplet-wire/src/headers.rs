@@ -44,6 +44,12 @@ impl HeaderMap {
         }
     }
 
+    /// Adds an entry without looking for `name` first (decoders: linear, whatever the sender
+    /// chose to repeat).
+    pub(crate) fn push(&mut self, name: String, values: Vec<String>) {
+        self.0.push((name, values));
+    }
+
     /// The first value of `name`, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.get_all(name).first().map(String::as_str)
@@ -136,7 +142,7 @@ impl<'de> Visitor<'de> for HeaderMapVisitor {
             // Pushed as they come: checking for a repeated name would make decoding quadratic
             // in the number of headers, which an untrusted sender chooses. A name repeated in
             // the message stays two entries, and both are kept.
-            headers.0.push((name, values.0));
+            headers.push(name, values.0);
         }
         Ok(headers)
     }

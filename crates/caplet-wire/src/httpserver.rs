@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::HeaderMap;
+use crate::{HeaderMap, WireError};
 
 /// The operation the HTTP server calls on the actor for each request.
 pub const HANDLE_REQUEST: &str = "HttpServer.HandleRequest";
@@ -38,6 +38,34 @@ pub struct HttpResponse {
     /// The body.
     #[serde(with = "serde_bytes", default)]
     pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    /// Decodes a request as [`crate::decode`] does, faster for the usual shape (a map with
+    /// `bin` body), which is read without rmp-serde (see `fast.rs`); any other shape goes
+    /// through rmp-serde and gives the same value or the same error.
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        match crate::fast::decode_request(bytes) {
+            Some(request) => Ok(request),
+            None => crate::decode(bytes),
+        }
+    }
+}
+
+impl HttpResponse {
+    /// Decodes a response as [`crate::decode`] does, faster for the usual shape (see
+    /// [`HttpRequest::decode`]).
+    pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        match crate::fast::decode_response(bytes) {
+            Some(response) => Ok(response),
+            None => crate::decode(bytes),
+        }
+    }
+
+    /// Encodes the response: the same bytes as [`crate::encode`], without rmp-serde.
+    pub fn encode(&self) -> Vec<u8> {
+        crate::fast::encode_response(self)
+    }
 }
 
 fn ok() -> u16 {

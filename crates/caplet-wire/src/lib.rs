@@ -8,10 +8,11 @@
 //! `bin` and arrays of integers, because the generations of rmp-serde wrote both. None of these
 //! messages contains an enum, so the two enum encodings never arise here.
 //!
-//! This crate depends on serde and rmp-serde only, so it builds for `wasm32-unknown-unknown`.
+//! This crate depends on serde, rmp and rmp-serde only, so it builds for `wasm32-unknown-unknown`.
 
 pub mod codec;
 pub mod contracts;
+mod fast;
 pub mod headers;
 pub mod health;
 pub mod httpclient;

@@ -9,6 +9,12 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// mimalloc instead of the system allocator: a request through the host allocates and frees
+/// a few dozen small buffers on two threads, where glibc's malloc spent about a tenth of the
+/// host's CPU (docs/runtime.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Caplet: a secure WebAssembly host for cloud services.
 #[derive(Parser)]
 #[command(name = "caplet", version, about, propagate_version = true)]

@@ -60,12 +60,15 @@ fn decode_answer<O: DeserializeOwned>(operation: &str, answer: &[u8]) -> Result<
 
 /// Decodes what a provider sent to the actor's handler for `operation`.
 fn decode_request<T: DeserializeOwned>(operation: &str, payload: &[u8]) -> HandlerResult<T> {
-    caplet_wire::decode(payload).map_err(|error| {
-        HandlerError::new(format!(
-            "{operation}: cannot decode the request ({error}); the caller must send the \
-             contract's MessagePack message"
-        ))
-    })
+    caplet_wire::decode(payload).map_err(|error| request_error(operation, &error))
+}
+
+/// The handler error for a request that does not decode.
+fn request_error(operation: &str, error: &caplet_wire::WireError) -> HandlerError {
+    HandlerError::new(format!(
+        "{operation}: cannot decode the request ({error}); the caller must send the \
+         contract's MessagePack message"
+    ))
 }
 
 /// Encodes a handler's answer to `operation`.

@@ -140,7 +140,7 @@ fn len_u32(len: usize) -> u32 {
 /// Decodes the actor's answer. Framing headers (`content-length`, `transfer-encoding`,
 /// `connection`) are hyper's to set and are dropped.
 fn actor_response(bytes: &[u8]) -> Result<Response<Full<Bytes>>, String> {
-    let answer: HttpResponse = caplet_wire::decode(bytes).map_err(|e| e.to_string())?;
+    let answer = HttpResponse::decode(bytes).map_err(|e| e.to_string())?;
     let status = StatusCode::from_u16(answer.status_code)
         .ok()
         .filter(|status| !status.is_informational())
