@@ -126,6 +126,18 @@ fn engine_config(limits: &EngineLimits) -> Config {
         .max_wasm_stack(limits.max_wasm_stack_bytes)
         .async_stack_size(ASYNC_STACK_BYTES + limits.max_wasm_stack_bytes)
         .async_stack_zeroing(true)
+        // Explicit bounds checks instead of guard pages. With guard pages, every instance that
+        // grows its memory (every Rust guest: its allocator grows memory on first use, in
+        // `wapc_init`) costs two `mprotect` calls and the TLB shoot-downs they send to the
+        // other cores: one to grow, one to shrink the slot back when the instance is freed.
+        // Without them a slot stays read/write up to what its guests used, so a fresh
+        // instance makes no system call for its memory (26 → 9–15 µs), and each slot reserves
+        // only `max_memory_bytes` of address space instead of 4 GiB + 32 MiB. The price is a
+        // compare and branch on each guest memory access, too small to see in the waPC call
+        // benchmark (docs/runtime.md, "Bounds checks").
+        .signals_based_traps(false)
+        .memory_guard_size(0)
+        .memory_reservation(limits.max_memory_bytes)
         // Threads (shared memory) and components are not part of the waPC contract; switch them
         // off whatever wasmtime features other crates in the build happen to enable.
         .wasm_features(WasmFeatures::THREADS | WasmFeatures::COMPONENT_MODEL, false);
