@@ -4,7 +4,7 @@
 //! at most [`MAX_IN_FLIGHT_PER_SUBSCRIPTION`] actor calls run at once and the rest wait in the
 //! subscription's bounded queue. A failed delivery is logged and never ends the subscription.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use caplet_provider_api::{ActorDispatcher, ActorRef};
 use caplet_wire::messaging::{PubMessage, SubMessage};
@@ -18,7 +18,8 @@ use crate::limits::{DRAIN_TIMEOUT, MAX_BODY_BYTES, MAX_IN_FLIGHT_PER_SUBSCRIPTIO
 
 /// Who receives a subscription's messages, and how.
 pub(crate) struct Target<B> {
-    pub actor: ActorRef,
+    /// Read for each message, so a rebind to a new identity applies to the next one.
+    pub actor: Arc<RwLock<ActorRef>>,
     pub operation: String,
     /// The subscription's subject pattern, for logs.
     pub pattern: String,
@@ -30,9 +31,15 @@ pub(crate) struct Target<B> {
 pub(crate) struct Subscription {
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    actor: Arc<RwLock<ActorRef>>,
 }
 
 impl Subscription {
+    /// Delivers the messages read from now on to `actor` (a new identity of the same actor).
+    pub(crate) fn retarget(&self, actor: ActorRef) {
+        *self.actor.write().unwrap_or_else(PoisonError::into_inner) = actor;
+    }
+
     /// Stops reading messages and unsubscribes at once; deliveries already running get
     /// [`DRAIN_TIMEOUT`]. The handle ends when they are done (awaited by `shutdown` only).
     pub(crate) fn cancel(self) -> JoinHandle<()> {
@@ -44,8 +51,13 @@ impl Subscription {
 /// Starts delivering `stream` to the target.
 pub(crate) fn spawn<B: Backend>(target: Target<B>, stream: MessageStream) -> Subscription {
     let cancel = CancellationToken::new();
+    let actor = Arc::clone(&target.actor);
     let task = tokio::spawn(run(Arc::new(target), stream, cancel.clone()));
-    Subscription { cancel, task }
+    Subscription {
+        cancel,
+        task,
+        actor,
+    }
 }
 
 async fn run<B: Backend>(
@@ -70,7 +82,7 @@ async fn run<B: Backend>(
             message = stream.next() => match message {
                 Some(message) => message,
                 None => {
-                    tracing::debug!(actor = %target.actor.name, subject = %target.pattern,
+                    tracing::debug!(actor = %target.actor().name, subject = %target.pattern,
                         "subscription closed by the broker");
                     break;
                 }
@@ -91,7 +103,7 @@ async fn run<B: Backend>(
     .await;
     if drained.is_err() {
         tracing::warn!(
-            actor = %target.actor.name,
+            actor = %target.actor().name,
             subject = %target.pattern,
             aborted = in_flight.len(),
             "deliveries still running {DRAIN_TIMEOUT:?} after the subscription was cancelled \
@@ -101,13 +113,24 @@ async fn run<B: Backend>(
     }
 }
 
+impl<B> Target<B> {
+    /// The identity messages go to now.
+    fn actor(&self) -> ActorRef {
+        self.actor
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 impl<B: Backend> Target<B> {
     /// Calls the actor with one message and publishes a non-empty answer to `replyTo`.
     async fn deliver(&self, message: SubMessage) {
+        let actor = self.actor();
         let payload = match caplet_wire::encode(&message) {
             Ok(payload) => payload,
             Err(error) => {
-                tracing::warn!(actor = %self.actor.name, subject = %message.subject,
+                tracing::warn!(actor = %actor.name, subject = %message.subject,
                     %error, "cannot encode a message for delivery; dropped");
                 return;
             }
@@ -117,13 +140,13 @@ impl<B: Backend> Target<B> {
         } = message;
         let answer = match self
             .dispatcher
-            .call_actor(&self.actor, &self.operation, payload)
+            .call_actor(&actor, &self.operation, payload)
             .await
         {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::warn!(
-                    actor = %self.actor.name,
+                    actor = %actor.name,
                     subject = %subject,
                     operation = %self.operation,
                     %error,
@@ -137,7 +160,7 @@ impl<B: Backend> Target<B> {
             return;
         }
         if answer.len() > MAX_BODY_BYTES {
-            tracing::warn!(actor = %self.actor.name, subject = %subject, %reply_to,
+            tracing::warn!(actor = %actor.name, subject = %subject, %reply_to,
                 bytes = answer.len(),
                 "the actor's answer is over MAX_BODY_BYTES ({MAX_BODY_BYTES}); not published");
             return;
@@ -149,7 +172,7 @@ impl<B: Backend> Target<B> {
         };
         let reply_subject = reply.subject.clone();
         if let Err(error) = self.backend.publish(reply).await {
-            tracing::warn!(actor = %self.actor.name, subject = %subject,
+            tracing::warn!(actor = %actor.name, subject = %subject,
                 reply_to = %reply_subject, %error, "publishing the actor's answer failed");
         }
     }

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use caplet_provider_api::{ActorDispatcher, ActorRef, LinkDefinition, ProviderCall, ProviderError};
+use caplet_provider_api::{
+    ActorDispatcher, ActorRef, LinkDefinition, LinkValues, ProviderCall, ProviderError,
+};
 use caplet_wire::contracts::MESSAGING;
 use caplet_wire::messaging::{PUBLISH, PubMessage, REQUEST, ReplyMessage, RequestMessage};
 use futures_util::Stream;
@@ -85,6 +87,15 @@ macro_rules! engine_provider {
                 Box::pin(async move { self.engine.unbind(actor, link_name) })
             }
 
+            fn rebind<'a>(
+                &'a self,
+                previous: &'a caplet_provider_api::ActorRef,
+                link: caplet_provider_api::LinkDefinition,
+            ) -> caplet_provider_api::BoxFuture<'a, Result<(), caplet_provider_api::ProviderError>>
+            {
+                Box::pin(self.engine.rebind(previous, link))
+            }
+
             fn handle(
                 &self,
                 call: caplet_provider_api::ProviderCall,
@@ -109,11 +120,27 @@ pub(crate) use engine_provider;
 
 type BindingKey = (Arc<str>, String);
 
+/// One bound (actor, link name): the link values it was bound with, and its subscriptions.
+#[derive(Default)]
+struct Binding {
+    values: LinkValues,
+    subscriptions: Vec<Subscription>,
+}
+
+impl IntoIterator for Binding {
+    type Item = Subscription;
+    type IntoIter = std::vec::IntoIter<Subscription>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.subscriptions.into_iter()
+    }
+}
+
 /// Bindings and call handling over one backend.
 pub(crate) struct Engine<B> {
     backend: Arc<B>,
     dispatcher: Arc<dyn ActorDispatcher>,
-    bindings: Mutex<HashMap<BindingKey, Vec<Subscription>>>,
+    bindings: Mutex<HashMap<BindingKey, Binding>>,
     closed: AtomicBool,
 }
 
@@ -131,7 +158,7 @@ impl<B: Backend> Engine<B> {
         &self.backend
     }
 
-    fn bindings(&self) -> MutexGuard<'_, HashMap<BindingKey, Vec<Subscription>>> {
+    fn bindings(&self) -> MutexGuard<'_, HashMap<BindingKey, Binding>> {
         self.bindings.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -180,7 +207,7 @@ impl<B: Backend> Engine<B> {
                 }
             };
             let target = Target {
-                actor: actor.clone(),
+                actor: Arc::new(std::sync::RwLock::new(actor.clone())),
                 operation: settings.operation.clone(),
                 pattern: spec.subject.clone(),
                 dispatcher: Arc::clone(&self.dispatcher),
@@ -189,7 +216,11 @@ impl<B: Backend> Engine<B> {
             subscriptions.push(delivery::spawn(target, stream));
         }
         let count = subscriptions.len();
-        let replaced = self.bindings().insert(key.clone(), subscriptions);
+        let binding = Binding {
+            values: link.values,
+            subscriptions,
+        };
+        let replaced = self.bindings().insert(key.clone(), binding);
         // A concurrent rebind of the same link may have subscribed meanwhile: last one wins.
         cancel_all(replaced.into_iter().flatten());
         if self.closed.load(Ordering::Acquire) {
@@ -206,10 +237,58 @@ impl<B: Backend> Engine<B> {
         let removed = self
             .bindings()
             .remove(&(Arc::clone(&actor.id), link_name.to_owned()));
-        if let Some(subscriptions) = removed {
+        if let Some(binding) = removed {
             tracing::info!(actor = %actor.name, link = %link_name,
-                subscriptions = subscriptions.len(), "messaging link unbound");
-            cancel_all(subscriptions);
+                subscriptions = binding.subscriptions.len(), "messaging link unbound");
+            cancel_all(binding);
+        }
+    }
+
+    /// Moves `previous`'s binding through `link.link_name` to the new identity `link.actor`.
+    /// With the same link values, the running subscriptions are kept and only re-addressed:
+    /// no unsubscribe, no gap and no message delivered to both identities. With other values
+    /// (or no binding to move) it binds anew and then unbinds `previous`.
+    pub(crate) async fn rebind(
+        &self,
+        previous: &ActorRef,
+        link: LinkDefinition,
+    ) -> Result<(), ProviderError> {
+        self.check_open()?;
+        let old_key: BindingKey = (Arc::clone(&previous.id), link.link_name.clone());
+        let new_key: BindingKey = (Arc::clone(&link.actor.id), link.link_name.clone());
+        if old_key == new_key {
+            // Not a new identity: an ordinary bind (unbinding afterwards would undo it).
+            return self.bind(link).await;
+        }
+        let moved = {
+            let mut bindings = self.bindings();
+            let same = bindings
+                .get(&old_key)
+                .is_some_and(|binding| binding.values == link.values);
+            if same {
+                bindings.remove(&old_key).map(|binding| {
+                    for subscription in &binding.subscriptions {
+                        subscription.retarget(link.actor.clone());
+                    }
+                    bindings.insert(new_key, binding)
+                })
+            } else {
+                None
+            }
+        };
+        match moved {
+            Some(replaced) => {
+                cancel_all(replaced.into_iter().flatten());
+                tracing::info!(from = %previous, to = %link.actor, link = %link.link_name,
+                    "messaging link moved to the actor's new identity in place");
+                Ok(())
+            }
+            None => {
+                let link_name = link.link_name.clone();
+                self.bind(link).await?;
+                self.unbind(previous, &link_name);
+                Ok(())
+            }
         }
     }
 
@@ -266,7 +345,7 @@ impl<B: Backend> Engine<B> {
         let bindings: Vec<_> = self.bindings().drain().collect();
         let tasks: Vec<_> = bindings
             .into_iter()
-            .flat_map(|(_, subscriptions)| subscriptions)
+            .flat_map(|(_, binding)| binding)
             .map(Subscription::cancel)
             .collect();
         // Each task drains its deliveries within DRAIN_TIMEOUT, so this wait is bounded.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use caplet_messaging::LocalMessaging;
 use caplet_messaging::limits::{MAX_BODY_BYTES, MAX_IN_FLIGHT_PER_SUBSCRIPTION};
-use caplet_provider_api::{DispatchError, Provider, ProviderConfig, ProviderError};
+use caplet_provider_api::{ActorRef, DispatchError, Provider, ProviderConfig, ProviderError};
 use caplet_wire::messaging::{PUBLISH, REQUEST, ReplyMessage, WASMBUS_HANDLE_MESSAGE};
 use common::*;
 use tokio::sync::Semaphore;
@@ -162,6 +162,107 @@ async fn unbind_stops_delivery_and_rebind_replaces_subscriptions() {
     assert!(
         matches!(error, ProviderError::NotBound(ref m) if m.contains("sub")),
         "{error}"
+    );
+}
+
+/// An identity change (`force_new_identity`) moves the binding in place: the subscription is
+/// kept, messages published while it moves are delivered exactly once, later ones reach the new
+/// identity, and the old identity is no longer bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebind_to_a_new_identity_keeps_the_subscription_in_place() {
+    let dispatcher = TestDispatcher::new();
+    let messaging = Arc::new(provider(&dispatcher));
+    let old = ActorRef {
+        id: "MOLDKEY".into(),
+        name: "sub".into(),
+    };
+    let new = ActorRef {
+        id: "MNEWKEY".into(),
+        name: "sub".into(),
+    };
+    let publisher = actor("pub");
+    messaging.bind(subscribe(&old, "a")).await.unwrap();
+    messaging.bind(link(&publisher, &[])).await.unwrap();
+
+    // A publisher keeps going while the binding moves.
+    const TOTAL: usize = 400;
+    let background = {
+        let messaging = Arc::clone(&messaging);
+        let publisher = publisher.clone();
+        tokio::spawn(async move {
+            for i in 0..TOTAL {
+                let body = i.to_string();
+                messaging
+                    .handle(publish_call(&publisher, "a", body.as_bytes()))
+                    .await
+                    .unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    dispatcher.wait_for(TOTAL / 4).await;
+    messaging.rebind(&old, subscribe(&new, "a")).await.unwrap();
+    background.await.unwrap();
+    let calls = dispatcher.wait_for(TOTAL).await;
+    settle().await;
+    let calls_after = dispatcher.calls();
+    assert_eq!(calls_after.len(), TOTAL, "every message exactly once");
+    let mut bodies: Vec<usize> = calls
+        .iter()
+        .map(|c| {
+            String::from_utf8(c.message.body.clone())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, (0..TOTAL).collect::<Vec<_>>());
+    assert!(calls.iter().any(|c| c.actor_id == "MOLDKEY"));
+    assert!(calls.iter().any(|c| c.actor_id == "MNEWKEY"));
+
+    // From now on only the new identity receives, and only it is bound.
+    messaging
+        .handle(publish_call(&publisher, "a", b"last"))
+        .await
+        .unwrap();
+    let calls = dispatcher.wait_for(TOTAL + 1).await;
+    assert_eq!(calls[TOTAL].actor_id, "MNEWKEY");
+    let error = messaging
+        .handle(publish_call(&old, "a", b"x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ProviderError::NotBound(_)), "{error}");
+    messaging
+        .handle(publish_call(&new, "a", b"from new"))
+        .await
+        .unwrap();
+
+    // A rebind with other values subscribes anew: `b` now, `a` no more.
+    let newer = ActorRef {
+        id: "MNEWERKEY".into(),
+        name: "sub".into(),
+    };
+    messaging
+        .rebind(&new, subscribe(&newer, "b"))
+        .await
+        .unwrap();
+    let before = dispatcher.calls().len();
+    messaging
+        .handle(publish_call(&publisher, "a", b"gone"))
+        .await
+        .unwrap();
+    messaging
+        .handle(publish_call(&publisher, "b", b"here"))
+        .await
+        .unwrap();
+    let calls = dispatcher.wait_for(before + 1).await;
+    settle().await;
+    assert_eq!(dispatcher.calls().len(), before + 1, "{calls:?}");
+    let last = &calls[before];
+    assert_eq!(
+        (last.actor_id.as_str(), last.message.subject.as_str()),
+        ("MNEWERKEY", "b")
     );
 }
 

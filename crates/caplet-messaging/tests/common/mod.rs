@@ -21,6 +21,7 @@ pub const WAIT: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone)]
 pub struct Delivered {
     pub actor: String,
+    pub actor_id: String,
     pub operation: String,
     pub message: SubMessage,
 }
@@ -128,6 +129,7 @@ impl ActorDispatcher for TestDispatcher {
             }
             self.calls.lock().unwrap().push(Delivered {
                 actor: actor.name.to_string(),
+                actor_id: actor.id.to_string(),
                 operation: operation.to_owned(),
                 message: message.clone(),
             });
