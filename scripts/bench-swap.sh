@@ -26,6 +26,8 @@
 #   THREADS       wrk threads (default 2)
 #   INSTANCES     `instances` of the actor (default 2)
 #   KEEP_WORK     when set, keep the temp folder (manifest, modules, logs, wrk outputs)
+#   NO_CACHE      when set, run the host without its compile cache, so every swap compiles
+#                 (swaps to code the host has never seen)
 #   NO_BUILD      when set, use the release binary already built instead of running cargo
 #   CARGO_TARGET_DIR  where cargo builds (default: the workspace's target/)
 #
@@ -126,7 +128,10 @@ contract = "wasmcloud:httpserver"
 address = "127.0.0.1:$port"
 EOF
 log="$dir/server.log"
-CAPLET_CACHE_DIR="$work/cache" "$caplet" up "$dir" >"$log" 2>&1 &
+cache_dir="$work/cache"
+# NO_CACHE: no compile cache, so every swap compiles its module (code never seen before).
+[[ -z "${NO_CACHE:-}" ]] || cache_dir=""
+CAPLET_CACHE_DIR="$cache_dir" "$caplet" up "$dir" >"$log" 2>&1 &
 pid=$!
 pids+=("$pid")
 deadline=$((SECONDS + START_TIMEOUT))

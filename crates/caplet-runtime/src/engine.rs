@@ -54,9 +54,11 @@ impl RuntimeConfig {
 }
 
 /// Where compiled modules are cached: `$CAPLET_CACHE_DIR`, else `~/.cache/caplet/modules`.
+/// `CAPLET_CACHE_DIR` set to the empty string turns the cache off (every load compiles; the
+/// swap benchmark uses it to measure swaps to code never compiled before).
 pub fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("CAPLET_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
     }
     dirs::cache_dir().map(|d| d.join("caplet").join("modules"))
 }
