@@ -36,8 +36,15 @@ impl WarmInstance {
         let init_deadline = state.limits.init_deadline;
         let mut store = Store::new(pre.module().engine(), state);
         store.limiter(|state| &mut state.guard);
+        // At each epoch tick a running guest yields through tokio's `yield_now`, not a bare
+        // self-wake: tokio then polls its timer and I/O drivers before resuming the guest, so
+        // guests spinning on every worker do not hold back timers and sockets until their
+        // deadline (hostile-guests.md A2).
         store.epoch_deadline_callback(|ctx| match ctx.data().deadline {
-            Some(deadline) if Instant::now() < deadline => Ok(UpdateDeadline::Yield(1)),
+            Some(deadline) if Instant::now() < deadline => Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            )),
             _ => Ok(UpdateDeadline::Interrupt),
         });
         store.set_epoch_deadline(1);

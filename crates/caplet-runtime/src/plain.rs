@@ -130,7 +130,8 @@ pub async fn invoke(
     let deadline = Instant::now() + limits.call_deadline;
     store.epoch_deadline_callback(move |_| {
         Ok(if Instant::now() < deadline {
-            UpdateDeadline::Yield(1)
+            // As for actors (instance.rs): let tokio run its drivers at each tick.
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
         } else {
             UpdateDeadline::Interrupt
         })

@@ -207,7 +207,13 @@ async fn concurrent_spinners_do_not_starve_the_workers() {
     eprintln!("A2: control ok {ok} failed {failed}, worst timer lateness {late:?}");
     assert_eq!(failed, 0, "control calls failed while spinners ran");
     assert!(ok > 10, "the control actor answered only {ok} calls");
-    assert!(late < Duration::from_secs(1), "worker starved for {late:?}");
+    // Guests yield through tokio's `yield_now` at every epoch tick, so the timer driver runs
+    // between their slices: about 25 ms late here, against 310–330 ms (a spinner's whole
+    // deadline) when they yielded with a bare self-wake.
+    assert!(
+        late < Duration::from_millis(200),
+        "worker starved for {late:?}"
+    );
 }
 
 /// A3: a recursive call tree without any loop (2^60 calls, 60 deep) is interrupted like A1:
