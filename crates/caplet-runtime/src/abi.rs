@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasmtime::{Caller, Extern, Linker, Memory};
 
@@ -228,22 +228,13 @@ pub fn console_log_stats() -> ConsoleLogStats {
 /// Takes one line from the instance's per-second budget: `None` when the line must be
 /// dropped, else how many lines were dropped before it (to say so in the line).
 fn console_admit(state: &mut GuestState) -> Option<u64> {
-    let now = Instant::now();
-    let budget = &mut state.console;
-    let fresh = budget
-        .window
-        .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1));
-    if fresh {
-        budget.window = Some(now);
-        budget.lines = 0;
-    }
-    if budget.lines >= state.limits.max_console_lines_per_second {
-        budget.dropped = budget.dropped.saturating_add(1);
+    let admitted = state
+        .console
+        .admit(Instant::now(), state.limits.max_console_lines_per_second);
+    if admitted.is_none() {
         CONSOLE_LINES_DROPPED.fetch_add(1, Relaxed);
-        return None;
     }
-    budget.lines = budget.lines.saturating_add(1);
-    Some(std::mem::take(&mut budget.dropped))
+    admitted
 }
 
 fn console_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) -> wasmtime::Result<()> {

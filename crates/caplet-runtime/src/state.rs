@@ -10,6 +10,7 @@ use wasmtime::{Memory, ResourceLimiter};
 
 use crate::host::HostCallHandler;
 use crate::limits::Limits;
+use crate::text::LineBudget;
 
 /// Store data for one instance.
 pub(crate) struct GuestState {
@@ -35,19 +36,8 @@ pub(crate) struct GuestState {
     /// Set when a host call was cut off at the deadline, so the trap reads as a deadline error.
     pub deadline_expired: bool,
     pub guard: MemoryGuard,
-    /// `__console_log` rate limit of this instance.
-    pub console: ConsoleBudget,
-}
-
-/// The per-second window of [`crate::MAX_CONSOLE_LINES_PER_SECOND`] console lines.
-#[derive(Debug, Default)]
-pub(crate) struct ConsoleBudget {
-    /// Start of the current one-second window.
-    pub window: Option<Instant>,
-    /// Lines logged in the current window.
-    pub lines: u32,
-    /// Lines dropped since the last line logged.
-    pub dropped: u64,
+    /// `__console_log` rate limit of this instance ([`crate::MAX_CONSOLE_LINES_PER_SECOND`]).
+    pub console: LineBudget,
 }
 
 impl GuestState {
@@ -71,7 +61,7 @@ impl GuestState {
                 max_table_elements,
                 denied_memory: None,
             },
-            console: ConsoleBudget::default(),
+            console: LineBudget::default(),
         }
     }
 

@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use caplet_provider_api::{
     ActorRef, BoxFuture, LinkDefinition, Provider, ProviderCall, ProviderError,
 };
-use caplet_runtime::text::sanitize;
+use caplet_runtime::text::{LineBudget, sanitize};
 use caplet_wire::contracts::LOGGING;
 use caplet_wire::logging::{LogEntry, WRITE_LOG};
 
@@ -41,46 +41,13 @@ impl Default for LoggingProvider {
     }
 }
 
-/// One actor's one-second window (or the shared one of actors past [`MAX_LOG_RATE_ACTORS`]).
-#[derive(Debug, Default)]
-struct Budget {
-    /// Start of the current one-second window.
-    window: Option<Instant>,
-    /// Lines logged in the current window.
-    lines: u32,
-    /// Lines dropped since the last line logged.
-    dropped: u64,
-}
-
-impl Budget {
-    fn expired(&self, now: Instant) -> bool {
-        self.window
-            .is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1))
-    }
-
-    /// Takes one line: `None` when it must be dropped, else how many were dropped before it.
-    fn admit(&mut self, now: Instant, limit: u32) -> Option<u64> {
-        if self.expired(now) {
-            self.window = Some(now);
-            self.lines = 0;
-        }
-        if self.lines >= limit {
-            self.dropped = self.dropped.saturating_add(1);
-            LINES_DROPPED.fetch_add(1, Relaxed);
-            return None;
-        }
-        self.lines = self.lines.saturating_add(1);
-        Some(std::mem::take(&mut self.dropped))
-    }
-}
-
 #[derive(Debug, Default)]
 struct Budgets {
     /// By actor id; entries are made at an actor's first line, removed when it stops
     /// ([`LoggingProvider::forget`]), at most [`MAX_LOG_RATE_ACTORS`].
-    actors: HashMap<Arc<str>, Budget>,
+    actors: HashMap<Arc<str>, LineBudget>,
     /// Shared by actors that found the table full.
-    shared: Budget,
+    shared: LineBudget,
 }
 
 /// A line let through: how many lines were dropped before it, and whether they were counted
@@ -131,30 +98,29 @@ impl LoggingProvider {
     /// Takes one line from `actor`'s budget: `None` when the line must be dropped.
     fn admit(&self, actor: &Arc<str>) -> Option<Admitted> {
         let now = Instant::now();
-        let limit = self.max_lines_per_second;
         let mut budgets = self.lock();
-        if let Some(budget) = budgets.actors.get_mut(actor) {
-            return budget.admit(now, limit).map(|dropped| Admitted {
+        let full =
+            !budgets.actors.contains_key(actor) && budgets.actors.len() >= MAX_LOG_RATE_ACTORS && {
+                // Full: clear the windows that have ended (only the actors that logged in the
+                // last second stay); if none has, this actor shares the overflow budget.
+                budgets.actors.retain(|_, budget| !budget.expired(now));
+                budgets.actors.len() >= MAX_LOG_RATE_ACTORS
+            };
+        let budget = if full {
+            &mut budgets.shared
+        } else {
+            budgets.actors.entry(actor.clone()).or_default()
+        };
+        let admitted = budget
+            .admit(now, self.max_lines_per_second)
+            .map(|dropped| Admitted {
                 dropped,
-                shared: false,
+                shared: full,
             });
+        if admitted.is_none() {
+            LINES_DROPPED.fetch_add(1, Relaxed);
         }
-        if budgets.actors.len() >= MAX_LOG_RATE_ACTORS {
-            // Full: clear the windows that have ended (only the actors that logged in the last
-            // second stay); if none has, this actor shares the overflow budget.
-            budgets.actors.retain(|_, budget| !budget.expired(now));
-            if budgets.actors.len() >= MAX_LOG_RATE_ACTORS {
-                return budgets.shared.admit(now, limit).map(|dropped| Admitted {
-                    dropped,
-                    shared: true,
-                });
-            }
-        }
-        let budget = budgets.actors.entry(actor.clone()).or_default();
-        budget.admit(now, limit).map(|dropped| Admitted {
-            dropped,
-            shared: false,
-        })
+        admitted
     }
 
     /// Puts back an unreported drop count taken by a line that then failed to decode.
@@ -266,6 +232,7 @@ fn bounded(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn long_lines_are_cut_and_control_characters_escaped() {
