@@ -301,6 +301,18 @@ mod tests {
         }
     }
 
+    /// A map of `fields` entries that starts with the string pairs `strings`; the caller writes
+    /// the remaining entries.
+    fn map_starting(fields: u32, strings: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmp::encode::write_map_len(&mut out, fields).unwrap();
+        for (key, value) in strings {
+            rmp::encode::write_str(&mut out, key).unwrap();
+            rmp::encode::write_str(&mut out, value).unwrap();
+        }
+        out
+    }
+
     /// Both paths agree: the same value, or both an error.
     fn agree(bytes: &[u8]) {
         let slow_req = crate::decode::<HttpRequest>(bytes).ok();
@@ -362,12 +374,7 @@ mod tests {
         assert_eq!(decode_request(&as_array), None);
         assert_eq!(HttpRequest::decode(&as_array).unwrap(), req);
         // Single-valued headers (wasmCloud 0.18) are read by the fast path too.
-        let mut legacy = Vec::new();
-        rmp::encode::write_map_len(&mut legacy, 3).unwrap();
-        for (k, v) in [("method", "GET"), ("path", "/")] {
-            rmp::encode::write_str(&mut legacy, k).unwrap();
-            rmp::encode::write_str(&mut legacy, v).unwrap();
-        }
+        let mut legacy = map_starting(3, &[("method", "GET"), ("path", "/")]);
         rmp::encode::write_str(&mut legacy, "header").unwrap();
         rmp::encode::write_map_len(&mut legacy, 1).unwrap();
         rmp::encode::write_str(&mut legacy, "Host").unwrap();
@@ -376,20 +383,10 @@ mod tests {
         assert_eq!(fast.header.get("host"), Some("example"));
         agree(&legacy);
         // A body written as a string, a repeated field, trailing bytes: rmp-serde decides.
-        let mut body_str = Vec::new();
-        rmp::encode::write_map_len(&mut body_str, 3).unwrap();
-        for (k, v) in [("method", "GET"), ("path", "/"), ("body", "text")] {
-            rmp::encode::write_str(&mut body_str, k).unwrap();
-            rmp::encode::write_str(&mut body_str, v).unwrap();
-        }
+        let body_str = map_starting(3, &[("method", "GET"), ("path", "/"), ("body", "text")]);
         assert_eq!(decode_request(&body_str), None);
         agree(&body_str);
-        let mut repeated = Vec::new();
-        rmp::encode::write_map_len(&mut repeated, 3).unwrap();
-        for (k, v) in [("method", "GET"), ("path", "/"), ("path", "/x")] {
-            rmp::encode::write_str(&mut repeated, k).unwrap();
-            rmp::encode::write_str(&mut repeated, v).unwrap();
-        }
+        let repeated = map_starting(3, &[("method", "GET"), ("path", "/"), ("path", "/x")]);
         assert_eq!(decode_request(&repeated), None);
         assert!(HttpRequest::decode(&repeated).is_err());
         let mut trailing = crate::encode(&req).unwrap();
@@ -400,10 +397,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_skipped_whatever_they_hold() {
-        let mut bytes = Vec::new();
-        rmp::encode::write_map_len(&mut bytes, 4).unwrap();
-        rmp::encode::write_str(&mut bytes, "method").unwrap();
-        rmp::encode::write_str(&mut bytes, "GET").unwrap();
+        let mut bytes = map_starting(4, &[("method", "GET")]);
         rmp::encode::write_str(&mut bytes, "extra").unwrap();
         // [1, -5, 3.5, nil, true, {"k": [bin]}, ext8]
         rmp::encode::write_array_len(&mut bytes, 7).unwrap();
@@ -426,12 +420,7 @@ mod tests {
         let fast = decode_request(&bytes);
         assert_eq!(fast.as_ref().map(|r| r.path.as_str()), Some("/"));
         // Nesting past the skip depth goes to rmp-serde.
-        let mut deep = Vec::new();
-        rmp::encode::write_map_len(&mut deep, 3).unwrap();
-        for (k, v) in [("method", "GET"), ("path", "/")] {
-            rmp::encode::write_str(&mut deep, k).unwrap();
-            rmp::encode::write_str(&mut deep, v).unwrap();
-        }
+        let mut deep = map_starting(3, &[("method", "GET"), ("path", "/")]);
         rmp::encode::write_str(&mut deep, "deep").unwrap();
         for _ in 0..40 {
             rmp::encode::write_array_len(&mut deep, 1).unwrap();
