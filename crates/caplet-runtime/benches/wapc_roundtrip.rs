@@ -1,8 +1,10 @@
 //! The waPC round trip: Caplet against the public `wapc` crate, same guest, same run.
 //!
-//! Measures (1) one call of `echo` with a 1 KiB payload on a warm instance, and (2) a fresh
-//! instance (instantiate + `wapc_init`). The baseline is `wapc` 2.2 with `wasmtime-provider`
-//! 2.25 (wasmtime 48 too), running the guest built from guests/wapc-echo. After criterion's own
+//! Measures (1) one call of `echo` with a 1 KiB payload on a warm instance, (2) a fresh
+//! instance (instantiate + `wapc_init`), and (3) one `HttpServer.HandleRequest` of the `hello`
+//! actor with a small GET, the call every HTTP request makes (the guest decodes the request and
+//! encodes its answer). The baseline is `wapc` 2.2 with `wasmtime-provider` 2.25 (wasmtime 48
+//! too), running the same guests (guests/wapc-echo, guests/hello). After criterion's own
 //! report, the bench prints Caplet/baseline ratios for BENCHMARKS.md.
 //!
 //! Run: `scripts/build-guests.sh && cargo bench -p caplet-runtime --bench wapc_roundtrip`
@@ -25,10 +27,33 @@ use wasmtime_provider::WasmtimeEngineProviderBuilder;
 
 const GROUP: &str = "wapc_roundtrip";
 
-fn guest() -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/out/wapc_echo.wasm");
-    std::fs::read(&path).expect("guests/out/wapc_echo.wasm is missing: run scripts/build-guests.sh")
+fn guest(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../guests/out")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run scripts/build-guests.sh", path.display()))
 }
+
+/// The `HttpRequest` of `GET /` with one `host` header, as the HTTP server encodes it.
+fn small_get() -> Vec<u8> {
+    let mut out = Vec::new();
+    rmp::encode::write_map_len(&mut out, 5).unwrap();
+    for (key, value) in [("method", "GET"), ("path", "/"), ("queryString", "")] {
+        rmp::encode::write_str(&mut out, key).unwrap();
+        rmp::encode::write_str(&mut out, value).unwrap();
+    }
+    rmp::encode::write_str(&mut out, "header").unwrap();
+    rmp::encode::write_map_len(&mut out, 1).unwrap();
+    rmp::encode::write_str(&mut out, "host").unwrap();
+    rmp::encode::write_array_len(&mut out, 1).unwrap();
+    rmp::encode::write_str(&mut out, "127.0.0.1:8080").unwrap();
+    rmp::encode::write_str(&mut out, "body").unwrap();
+    rmp::encode::write_bin(&mut out, b"").unwrap();
+    out
+}
+
+const HANDLE_REQUEST: &str = "HttpServer.HandleRequest";
 
 fn output_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
@@ -48,8 +73,10 @@ fn no_host_callback(
 }
 
 fn main() {
-    let bytes = guest();
+    let bytes = guest("wapc_echo");
     let payload = vec![0x5au8; 1024];
+    let hello_bytes = guest("hello");
+    let request = small_get();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -57,6 +84,9 @@ fn main() {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let actor = runtime
         .load_actor("wapc_echo", &bytes, Limits::default())
+        .unwrap();
+    let hello = runtime
+        .load_actor("hello", &hello_bytes, Limits::default())
         .unwrap();
     let host: Arc<dyn caplet_runtime::HostCallHandler> = Arc::new(NoHost);
 
@@ -68,6 +98,20 @@ fn main() {
     )
     .unwrap();
     assert_eq!(wapc_host.call("echo", &payload).unwrap(), payload);
+    let wapc_hello = WapcHost::new(
+        Box::new(
+            WasmtimeEngineProviderBuilder::new()
+                .module_bytes(&hello_bytes)
+                .build()
+                .unwrap(),
+        ),
+        Some(Box::new(no_host_callback)),
+    )
+    .unwrap();
+    let answer = tokio
+        .block_on(hello.call(HANDLE_REQUEST, &request, host.clone()))
+        .unwrap();
+    assert_eq!(wapc_hello.call(HANDLE_REQUEST, &request).unwrap(), answer);
     assert_eq!(
         tokio
             .block_on(actor.call("echo", &payload, host.clone()))
@@ -96,16 +140,44 @@ fn main() {
     group.bench_function("warm_call_1KiB/wapc", |b| {
         b.iter(|| wapc_host.call("echo", black_box(&payload)).unwrap())
     });
+    // Inside one async context too: the host starts instances from its tasks.
     group.bench_function("fresh_instance/caplet", |b| {
-        b.iter(|| {
-            actor.drain_idle();
-            tokio.block_on(actor.warm(1)).unwrap();
+        b.iter_custom(|iters| {
+            tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    actor.drain_idle();
+                    actor.warm(1).await.unwrap();
+                }
+                start.elapsed()
+            })
         })
     });
     group.bench_function("fresh_instance/wapc", |b| {
         b.iter(|| {
             let provider = wapc_pre.rehydrate(None).unwrap();
             WapcHost::new(Box::new(provider), Some(Box::new(no_host_callback))).unwrap()
+        })
+    });
+    group.bench_function("hello_request/caplet", |b| {
+        b.iter_custom(|iters| {
+            tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let out = hello
+                        .call(HANDLE_REQUEST, black_box(&request), host.clone())
+                        .await;
+                    black_box(out.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("hello_request/wapc", |b| {
+        b.iter(|| {
+            wapc_hello
+                .call(HANDLE_REQUEST, black_box(&request))
+                .unwrap()
         })
     });
     group.finish();
@@ -124,7 +196,7 @@ fn print_ratios() {
         "\n{:<16} {:>14} {:>14} {:>8}",
         "benchmark", "caplet", "wapc 2.2", "ratio"
     );
-    for case in ["warm_call_1KiB", "fresh_instance"] {
+    for case in ["warm_call_1KiB", "fresh_instance", "hello_request"] {
         let (Some(ours), Some(theirs)) = (
             mean_ns(&format!("{case}_caplet")),
             mean_ns(&format!("{case}_wapc")),

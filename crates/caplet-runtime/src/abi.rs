@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::task::Poll;
 use std::time::Instant;
 
 use wasmtime::{Caller, Extern, Linker, Memory};
@@ -130,11 +131,16 @@ async fn host_call(
         payload,
     };
     let deadline = state.deadline;
-    let pending = handler.host_call(call);
-    let outcome = match deadline {
+    let mut pending = handler.host_call(call);
+    // Most capabilities answer at once (in-memory key-value, logging, numbers): a first poll
+    // takes their answer without arming a timer, which would cost a timer-wheel entry and a
+    // runtime-handle clone on every such host call.
+    let first = std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
+    let outcome = match (first, deadline) {
+        (Poll::Ready(outcome), _) => outcome,
         // Epoch ticks stop guest code, not a guest parked here: the call's deadline covers the
         // host call too, and running out of it fails the whole call as a deadline error.
-        Some(deadline) => {
+        (Poll::Pending, Some(deadline)) => {
             match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), pending).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
@@ -146,7 +152,7 @@ async fn host_call(
                 }
             }
         }
-        None => pending.await,
+        (Poll::Pending, None) => pending.await,
     };
     let state = caller.data_mut();
     match outcome {

@@ -49,6 +49,10 @@ impl WarmInstance {
         });
         store.set_epoch_deadline(1);
         store.data_mut().deadline = Some(Instant::now() + init_deadline);
+        // No timer wraps initialisation either: the epoch callback stops guest code (the start
+        // function, `_start`, `wapc_init`) at the deadline, and `abi::host_call` bounds a host
+        // call made during it by the same deadline. A timer would cost a timer-wheel entry on
+        // every fresh instance for nothing.
         let init = async {
             let instance = pre.instantiate_async(&mut store).await?;
             let memory = instance.get_memory(&mut store, "memory");
@@ -62,20 +66,10 @@ impl WarmInstance {
             }
             instance.get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
         };
-        let timed = tokio::time::timeout(init_deadline, init).await;
-        let guest_call = match timed {
-            Ok(Ok(func)) => func,
-            Ok(Err(error)) => {
+        let guest_call = match init.await {
+            Ok(func) => func,
+            Err(error) => {
                 return Err(init_error(&module, store.data(), error, max_instances));
-            }
-            Err(_) => {
-                return Err(CallError::Init {
-                    module,
-                    reason: format!(
-                        "initialisation exceeded its deadline of {} ms",
-                        init_deadline.as_millis()
-                    ),
-                });
             }
         };
         store.data_mut().finish();
@@ -194,9 +188,13 @@ fn init_error(
             "it needs {requested} bytes of memory, over its limit of {} bytes",
             state.limits.max_memory_bytes
         )
+    } else if state.deadline_expired || matches!(error.downcast_ref(), Some(Trap::Interrupt)) {
+        format!(
+            "initialisation exceeded its deadline of {} ms",
+            state.limits.init_deadline.as_millis()
+        )
     } else {
         match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => "initialisation exceeded its deadline".to_string(),
             Some(trap) => format!("`_start` or `wapc_init` trapped: {trap}"),
             None => error.root_cause().to_string(),
         }

@@ -62,6 +62,46 @@ async fn wat_branch_loop_is_interrupted_too() {
 }
 
 #[tokio::test]
+async fn wapc_init_that_never_returns_fails_at_the_init_deadline() {
+    let (runtime, _cache) = runtime();
+    let module = wat(r#"(module
+        (memory (export "memory") 1)
+        (func (export "wapc_init") (loop $spin (br $spin)))
+        (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1)))"#);
+    let limits = Limits {
+        init_deadline: Duration::from_millis(150),
+        ..test_limits()
+    };
+    let actor = runtime
+        .load_actor("spin-init.wat", &module, limits)
+        .unwrap();
+    let started = Instant::now();
+    let error = actor.warm(1).await.unwrap_err();
+    let elapsed = started.elapsed();
+    match &error {
+        CallError::Init { module, reason } => {
+            assert_eq!(module, "spin-init.wat");
+            assert!(
+                reason.contains("initialisation exceeded its deadline of 150 ms"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected an init error, got {other:?}"),
+    }
+    assert!(
+        elapsed >= limits.init_deadline && elapsed <= limits.init_deadline + DEADLINE_SLACK,
+        "initialisation stopped after {elapsed:?}, deadline {:?}",
+        limits.init_deadline
+    );
+    assert_eq!(actor.idle_instances(), 0);
+    let healthy = load(&runtime, "probe", test_limits());
+    assert_eq!(
+        healthy.call("echo", b"ok", Arc::new(NoHost)).await.unwrap(),
+        b"ok"
+    );
+}
+
+#[tokio::test]
 async fn guest_stuck_in_a_host_call_is_cut_off_at_the_deadline() {
     let (runtime, _cache) = runtime();
     let limits = test_limits();
