@@ -25,9 +25,10 @@ pub const MAX_LOG_LINE_BYTES: usize = 4 << 10;
 /// Lines one actor may write through `wasmcloud:builtin:logging` per second.
 ///
 /// Default: 20 lines per actor per second, the default of the guest console limit
-/// ([`caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND`]), whatever the number of instances. When
-/// hit: further `Logging.WriteLog` lines of that actor in that second are dropped before they
-/// are decoded or written (the host call still succeeds), counted in
+/// ([`caplet_runtime::MAX_CONSOLE_LINES_PER_SECOND`]), whatever the number of instances.
+/// Lines at a level the host's log filter discards are not counted. When hit: further
+/// `Logging.WriteLog` lines of that actor in that second are dropped unformatted and unwritten
+/// (the host call still succeeds), counted in
 /// [`crate::builtin::logging_lines_dropped`] (`caplet_builtin_log_lines_dropped_total`), and
 /// the next line logged for that actor says how many were dropped. 0 drops every line. Change
 /// it with `[host] log_lines_per_second` in the manifest or

@@ -123,22 +123,6 @@ impl LoggingProvider {
         admitted
     }
 
-    /// Puts back an unreported drop count taken by a line that then failed to decode.
-    fn give_back(&self, actor: &Arc<str>, admitted: Admitted) {
-        if admitted.dropped == 0 {
-            return;
-        }
-        let mut budgets = self.lock();
-        let budget = if admitted.shared {
-            Some(&mut budgets.shared)
-        } else {
-            budgets.actors.get_mut(actor)
-        };
-        if let Some(budget) = budget {
-            budget.dropped = budget.dropped.saturating_add(admitted.dropped);
-        }
-    }
-
     #[cfg(test)]
     fn tracked(&self) -> usize {
         self.lock().actors.len()
@@ -171,17 +155,17 @@ impl Provider for LoggingProvider {
                     &[WRITE_LOG],
                 ));
             }
-            // Over the limit, the line is dropped before it is decoded: a flooding actor costs
-            // a map lookup and a counter per line. The guest is not told (as with the console).
+            let entry: LogEntry = caplet_wire::decode(&call.payload)
+                .map_err(|error| ProviderError::BadRequest(error.to_string()))?;
+            let level = LogLevel::of(&entry.level);
+            // A line the host's log filter would discard takes nothing from the actor's
+            // budget, so its debug lines cannot crowd out its warnings. Over the limit, the
+            // line is dropped unformatted; the guest is not told (as with the console).
+            if !level.enabled() {
+                return Ok(Vec::new());
+            }
             let Some(admitted) = self.admit(&call.actor.id) else {
                 return Ok(Vec::new());
-            };
-            let entry: LogEntry = match caplet_wire::decode(&call.payload) {
-                Ok(entry) => entry,
-                Err(error) => {
-                    self.give_back(&call.actor.id, admitted);
-                    return Err(ProviderError::BadRequest(error.to_string()));
-                }
             };
             let mut text = bounded(&entry.text);
             if admitted.dropped > 0 {
@@ -196,12 +180,12 @@ impl Provider for LoggingProvider {
                 );
             }
             let actor = &*call.actor.name;
-            match entry.level.to_ascii_lowercase().as_str() {
-                "error" => tracing::error!(target: "caplet::actor", actor, "{text}"),
-                "warn" | "warning" => tracing::warn!(target: "caplet::actor", actor, "{text}"),
-                "debug" => tracing::debug!(target: "caplet::actor", actor, "{text}"),
-                "trace" => tracing::trace!(target: "caplet::actor", actor, "{text}"),
-                _ => tracing::info!(target: "caplet::actor", actor, "{text}"),
+            match level {
+                LogLevel::Error => tracing::error!(target: "caplet::actor", actor, "{text}"),
+                LogLevel::Warn => tracing::warn!(target: "caplet::actor", actor, "{text}"),
+                LogLevel::Info => tracing::info!(target: "caplet::actor", actor, "{text}"),
+                LogLevel::Debug => tracing::debug!(target: "caplet::actor", actor, "{text}"),
+                LogLevel::Trace => tracing::trace!(target: "caplet::actor", actor, "{text}"),
             }
             Ok(Vec::new())
         })
@@ -213,6 +197,39 @@ impl Provider for LoggingProvider {
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+}
+
+/// The level of a `LogEntry`, by its name (any case; `warning` is `warn`, unknown is `info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    fn of(name: &str) -> Self {
+        match name.to_ascii_lowercase().as_str() {
+            "error" => Self::Error,
+            "warn" | "warning" => Self::Warn,
+            "debug" => Self::Debug,
+            "trace" => Self::Trace,
+            _ => Self::Info,
+        }
+    }
+
+    /// Whether the host's subscriber would record a line of this level from actors.
+    fn enabled(self) -> bool {
+        match self {
+            Self::Error => tracing::enabled!(target: "caplet::actor", tracing::Level::ERROR),
+            Self::Warn => tracing::enabled!(target: "caplet::actor", tracing::Level::WARN),
+            Self::Info => tracing::enabled!(target: "caplet::actor", tracing::Level::INFO),
+            Self::Debug => tracing::enabled!(target: "caplet::actor", tracing::Level::DEBUG),
+            Self::Trace => tracing::enabled!(target: "caplet::actor", tracing::Level::TRACE),
+        }
     }
 }
 
@@ -273,18 +290,94 @@ mod tests {
         assert_eq!(provider.admit(&b).unwrap().dropped, 1);
     }
 
+    /// Sends `lines` (level, text) through `handle` under a subscriber that records INFO and
+    /// above, and returns what it wrote.
+    fn log_through(provider: &LoggingProvider, lines: &[(&str, &str)]) -> String {
+        let written = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || SharedWriter(sink.clone()))
+            .finish();
+        let actor = ActorRef {
+            id: id("MLOG"),
+            name: Arc::from("logger"),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            for (level, text) in lines {
+                let entry = LogEntry {
+                    level: (*level).to_string(),
+                    text: (*text).to_string(),
+                };
+                let call = ProviderCall {
+                    actor: actor.clone(),
+                    link_name: "default".to_string(),
+                    operation: WRITE_LOG.to_string(),
+                    payload: caplet_wire::encode(&entry).unwrap(),
+                };
+                runtime.block_on(provider.handle(call)).unwrap();
+            }
+        });
+        let bytes = written.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
-    fn a_line_that_fails_to_decode_keeps_the_drop_report() {
+    fn filtered_out_lines_take_nothing_from_the_budget() {
+        let provider = LoggingProvider::new(2);
+        let log = log_through(
+            &provider,
+            &[
+                ("debug", "d1"),
+                ("debug", "d2"),
+                ("trace", "t1"),
+                ("warn", "w1"),
+                ("error", "e1"),
+                ("info", "i1"),
+            ],
+        );
+        assert!(!log.contains("d1") && !log.contains("t1"), "{log}");
+        // The two lines the limit allows are the first two that are recorded.
+        assert!(log.contains("w1") && log.contains("e1"), "{log}");
+        assert!(!log.contains("i1"), "{log}");
+    }
+
+    #[test]
+    fn a_line_that_fails_to_decode_is_refused_without_using_the_budget() {
         let provider = LoggingProvider::new(1);
-        let a = id("MA");
-        provider.admit(&a).unwrap();
-        assert!(provider.admit(&a).is_none());
-        provider.lock().actors.get_mut(&a).unwrap().window = None;
-        let admitted = provider.admit(&a).unwrap();
-        assert_eq!(admitted.dropped, 1);
-        provider.give_back(&a, admitted);
-        provider.lock().actors.get_mut(&a).unwrap().window = None;
-        assert_eq!(provider.admit(&a).unwrap().dropped, 1);
+        let actor = ActorRef {
+            id: id("MBAD"),
+            name: Arc::from("bad"),
+        };
+        let call = ProviderCall {
+            actor: actor.clone(),
+            link_name: "default".to_string(),
+            operation: WRITE_LOG.to_string(),
+            payload: b"\xc1 not a log entry".to_vec(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime.block_on(provider.handle(call)).unwrap_err();
+        assert!(matches!(error, ProviderError::BadRequest(_)), "{error:?}");
+        assert_eq!(provider.admit(&actor.id).map(|a| a.dropped), Some(0));
     }
 
     #[test]
