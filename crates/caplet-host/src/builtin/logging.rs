@@ -304,26 +304,35 @@ mod tests {
             id: id("MLOG"),
             name: Arc::from("logger"),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         tracing::subscriber::with_default(subscriber, || {
             for (level, text) in lines {
                 let entry = LogEntry {
                     level: (*level).to_string(),
                     text: (*text).to_string(),
                 };
-                let call = ProviderCall {
-                    actor: actor.clone(),
-                    link_name: "default".to_string(),
-                    operation: WRITE_LOG.to_string(),
-                    payload: caplet_wire::encode(&entry).unwrap(),
-                };
-                runtime.block_on(provider.handle(call)).unwrap();
+                write_log(provider, &actor, caplet_wire::encode(&entry).unwrap()).unwrap();
             }
         });
         let bytes = written.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// One `Logging.WriteLog` call of `actor` with `payload`, run to its end.
+    fn write_log(
+        provider: &LoggingProvider,
+        actor: &ActorRef,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let call = ProviderCall {
+            actor: actor.clone(),
+            link_name: "default".to_string(),
+            operation: WRITE_LOG.to_string(),
+            payload,
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(provider.handle(call))
     }
 
     struct SharedWriter(Arc<Mutex<Vec<u8>>>);
@@ -366,16 +375,7 @@ mod tests {
             id: id("MBAD"),
             name: Arc::from("bad"),
         };
-        let call = ProviderCall {
-            actor: actor.clone(),
-            link_name: "default".to_string(),
-            operation: WRITE_LOG.to_string(),
-            payload: b"\xc1 not a log entry".to_vec(),
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let error = runtime.block_on(provider.handle(call)).unwrap_err();
+        let error = write_log(&provider, &actor, b"\xc1 not a log entry".to_vec()).unwrap_err();
         assert!(matches!(error, ProviderError::BadRequest(_)), "{error:?}");
         assert_eq!(provider.admit(&actor.id).map(|a| a.dropped), Some(0));
     }
