@@ -26,8 +26,9 @@ pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Time `_start` and `wapc_init` together may take when an instance is created.
 ///
-/// Default: 1 s. When hit: instantiation fails with [`crate::CallError::Deadline`]. Change:
-/// [`Limits::init_deadline`].
+/// Default: 1 s. When hit: the guest is interrupted at the next epoch tick and instantiation
+/// fails with [`crate::CallError::Init`] ("initialisation exceeded its deadline of N ms"); the
+/// instance is not pooled. Change: [`Limits::init_deadline`].
 pub const DEFAULT_INIT_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Size of a module accepted for compilation.
