@@ -50,9 +50,9 @@ impl WarmInstance {
         store.set_epoch_deadline(1);
         store.data_mut().deadline = Some(Instant::now() + init_deadline);
         // No timer wraps initialisation either: the epoch callback stops guest code (the start
-        // function, `_start`, `wapc_init`) at the deadline, and `abi::host_call` bounds a host
-        // call made during it by the same deadline. A timer would cost a timer-wheel entry on
-        // every fresh instance for nothing.
+        // function, `_start`, `wapc_init`) at the deadline, and a host call cannot wait during
+        // it (no host handler is installed until the first call). A timer would cost a
+        // timer-wheel entry on every fresh instance for nothing.
         let init = async {
             let instance = pre.instantiate_async(&mut store).await?;
             let memory = instance.get_memory(&mut store, "memory");
