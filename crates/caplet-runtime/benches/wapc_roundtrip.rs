@@ -3,7 +3,10 @@
 //! Measures (1) one call of `echo` with a 1 KiB payload on a warm instance, (2) a fresh
 //! instance (instantiate + `wapc_init`), and (3) one `HttpServer.HandleRequest` of the `hello`
 //! actor with a small GET, the call every HTTP request makes (the guest decodes the request and
-//! encodes its answer). The baseline is `wapc` 2.2 with `wasmtime-provider` 2.25 (wasmtime 48
+//! encodes its answer). Two more cases time wasmtime alone, entering a wasm function that
+//! returns a constant: on a store that requires async entry (as every Caplet instance does: its
+//! `__host_call` import is async and its deadline yields), and on a plain synchronous store (as
+//! `wapc` uses). They are the floor under each side's call. The baseline is `wapc` 2.2 with `wasmtime-provider` 2.25 (wasmtime 48
 //! too), running the same guests (guests/wapc-echo, guests/hello). After criterion's own
 //! report, the bench prints Caplet/baseline ratios for BENCHMARKS.md.
 //!
@@ -180,9 +183,61 @@ fn main() {
                 .unwrap()
         })
     });
+    let (mut async_store, async_entry) = entry_floor(&runtime, &tokio, true);
+    group.bench_function("entry_floor/caplet", |b| {
+        b.iter_custom(|iters| {
+            tokio.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let out = async_entry.call_async(&mut async_store, black_box((0, 0)));
+                    black_box(out.await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    let (mut sync_store, sync_entry) = entry_floor(&runtime, &tokio, false);
+    group.bench_function("entry_floor/wapc", |b| {
+        b.iter(|| sync_entry.call(&mut sync_store, black_box((0, 0))).unwrap())
+    });
     group.finish();
     criterion.final_summary();
     print_ratios();
+}
+
+/// A store holding one instance of a module whose export `f(i32, i32) -> i32` returns 1, on
+/// Caplet's engine. With `async_entry` the module's one import is an async host function and
+/// the store's deadline yields, so (as for every Caplet instance) wasmtime requires
+/// `call_async`, which runs the call on a fiber; without, the import is synchronous and the
+/// plain `call` enters wasm directly, as `wapc` does.
+fn entry_floor(
+    runtime: &Runtime,
+    tokio: &tokio::runtime::Runtime,
+    async_entry: bool,
+) -> (wasmtime::Store<()>, wasmtime::TypedFunc<(i32, i32), i32>) {
+    const WAT: &str = r#"(module
+        (import "env" "h" (func))
+        (func (export "f") (param i32 i32) (result i32) i32.const 1))"#;
+    let engine = runtime.engine();
+    let module = wasmtime::Module::new(engine, WAT).unwrap();
+    let mut linker = wasmtime::Linker::<()>::new(engine);
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = if async_entry {
+        linker
+            .func_wrap_async("env", "h", |_, (): ()| Box::new(async {}))
+            .unwrap();
+        store.epoch_deadline_async_yield_and_update(1);
+        tokio
+            .block_on(linker.instantiate_async(&mut store, &module))
+            .unwrap()
+    } else {
+        linker.func_wrap("env", "h", || {}).unwrap();
+        linker.instantiate(&mut store, &module).unwrap()
+    };
+    // Far enough that no epoch tick interrupts the loop: the floor is the entry, not a yield.
+    store.set_epoch_deadline(u64::MAX / 2);
+    let entry = instance.get_typed_func(&mut store, "f").unwrap();
+    (store, entry)
 }
 
 /// Reads criterion's estimates back and prints Caplet beside the baseline as a ratio.
@@ -196,7 +251,12 @@ fn print_ratios() {
         "\n{:<16} {:>14} {:>14} {:>8}",
         "benchmark", "caplet", "wapc 2.2", "ratio"
     );
-    for case in ["warm_call_1KiB", "fresh_instance", "hello_request"] {
+    for case in [
+        "warm_call_1KiB",
+        "fresh_instance",
+        "hello_request",
+        "entry_floor",
+    ] {
         let (Some(ours), Some(theirs)) = (
             mean_ns(&format!("{case}_caplet")),
             mean_ns(&format!("{case}_wapc")),
