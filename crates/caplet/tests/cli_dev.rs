@@ -2,7 +2,8 @@
 //! convention), a build command injected with `--build-cmd` (it copies a prebuilt module from
 //! guests/out named in the source, so the test needs no wasm toolchain), HTTP answers checked
 //! before and after editing the source, a failing build that leaves the old version serving,
-//! and the development key generated in the keys directory.
+//! and the development key generated in the keys directory. A second manifest with two actors
+//! checks that each is watched from its own folder and that an edit rebuilds only its actor.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -35,6 +36,66 @@ fn point_source_at(source: &Path, module: &Path) {
     std::fs::write(source.join("src/module.txt"), module.display().to_string()).unwrap();
 }
 
+/// Writes `<dir>/<actor>.wasm`: the guest `guest`, signed by `account` for the HTTP server
+/// capability at rev 1, as a project would ship it.
+fn ship(dir: &Path, actor: &str, guest_name: &str, account: &caplet_claims::KeyPair) {
+    let mut spec = ActorSpec::new(actor);
+    spec.caps = vec!["wasmcloud:httpserver".into()];
+    spec.rev = Some(1);
+    let shipped = sign(
+        &std::fs::read(guest(guest_name)).unwrap(),
+        &spec,
+        account,
+        &generate(KeyKind::Module),
+    )
+    .unwrap();
+    std::fs::write(dir.join(format!("{actor}.wasm")), shipped.module).unwrap();
+}
+
+/// `caplet dev DIR --no-control --poll-ms 100` with the build that copies `src/module.txt`'s
+/// module, and `extra` arguments; its stderr lines arrive on the receiver.
+fn start_dev(dir: &Path, extra: &[&str]) -> (KillOnDrop, mpsc::Receiver<String>) {
+    let mut dev = KillOnDrop(
+        Command::new(CAPLET)
+            .args([
+                "dev",
+                dir.to_str().unwrap(),
+                "--no-control",
+                "--poll-ms",
+                "100",
+                "--build-cmd",
+                "cp \"$(cat src/module.txt)\" \"$CAPLET_DEV_OUT\"",
+            ])
+            .args(extra)
+            .env("CAPLET_KEYS_DIR", dir.join("keys"))
+            .env("CAPLET_CACHE_DIR", dir.join("cache"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = stderr_lines(&mut dev.0);
+    (dev, lines)
+}
+
+/// Sends SIGINT and checks `caplet dev` exits 0 within 30 s.
+fn stop(dev: &mut KillOnDrop, seen: &[String]) {
+    Command::new("kill")
+        .args(["-INT", &dev.0.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = dev.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "caplet dev did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit {exit:?}: {seen:#?}");
+}
+
 #[test]
 fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,17 +104,7 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
 
     // The manifest runs hello signed by the project's account (not the dev key) at rev 1.
     let account = generate(KeyKind::Account);
-    let mut spec = ActorSpec::new("web");
-    spec.caps = vec!["wasmcloud:httpserver".into()];
-    spec.rev = Some(1);
-    let shipped = sign(
-        &std::fs::read(guest("hello")).unwrap(),
-        &spec,
-        &account,
-        &generate(KeyKind::Module),
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("web.wasm"), shipped.module).unwrap();
+    ship(dir.path(), "web", "hello", &account);
     std::fs::write(
         dir.path().join("caplet.toml"),
         format!(
@@ -69,26 +120,7 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     std::fs::create_dir_all(source.join("src")).unwrap();
     point_source_at(&source, &guest("hello"));
 
-    let mut dev = KillOnDrop(
-        Command::new(CAPLET)
-            .args([
-                "dev",
-                dir.path().to_str().unwrap(),
-                "--no-control",
-                "--poll-ms",
-                "100",
-                "--build-cmd",
-                "cp \"$(cat src/module.txt)\" \"$CAPLET_DEV_OUT\"",
-            ])
-            .env("CAPLET_KEYS_DIR", &keys)
-            .env("CAPLET_CACHE_DIR", dir.path().join("cache"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let lines = stderr_lines(&mut dev.0);
+    let (mut dev, lines) = start_dev(dir.path(), &[]);
     let mut seen = Vec::new();
 
     // The development key is generated in the keys directory and trusted for this host only.
@@ -144,19 +176,123 @@ fn dev_rebuilds_signs_and_swaps_on_every_source_change() {
     wait_line(&lines, &mut seen, "swapped `web` to rev 4");
     assert_eq!(http_get(&addr), (200, "Hello, world!".to_string()));
 
-    Command::new("kill")
-        .args(["-INT", &dev.0.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(exit) = dev.0.try_wait().unwrap() {
-            break exit;
+    stop(&mut dev, &seen);
+}
+
+#[test]
+fn dev_watches_several_actors_each_from_its_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (web_addr, api_addr) = (free_addr(), free_addr());
+    let account = generate(KeyKind::Account);
+    ship(dir.path(), "web", "hello", &account);
+    ship(dir.path(), "api", "echo", &account);
+    let mut manifest = format!("[host]\nissuers = [\"{}\"]\n", account.public_key());
+    for (actor, addr) in [("web", &web_addr), ("api", &api_addr)] {
+        manifest.push_str(&format!(
+            "\n[[actor]]\nname = \"{actor}\"\npath = \"{actor}.wasm\"\n\n\
+             [[link]]\nactor = \"{actor}\"\ncontract = \"wasmcloud:httpserver\"\n\
+             [link.values]\naddress = \"{addr}\"\n"
+        ));
+    }
+    std::fs::write(dir.path().join("caplet.toml"), manifest).unwrap();
+    // Sources in folders not named after the actors, so only `--actor NAME=DIR` finds them.
+    let (web_src, api_src) = (dir.path().join("front"), dir.path().join("back"));
+    for (source, module) in [(&web_src, "hello"), (&api_src, "echo")] {
+        std::fs::create_dir_all(source.join("src")).unwrap();
+        point_source_at(source, &guest(module));
+    }
+    let web_arg = format!("web={}", web_src.display());
+    let api_arg = format!("api={}", api_src.display());
+    let (mut dev, lines) = start_dev(dir.path(), &["--actor", &web_arg, "--actor", &api_arg]);
+    let mut seen: Vec<String> = Vec::new();
+
+    // Both are watched, each with its own development module key, and both swapped to rev 2.
+    // The two watchers run side by side: their lines come in either order.
+    for wanted in ["swapped `web` to rev 2", "swapped `api` to rev 2"] {
+        if !seen.iter().any(|line| line.contains(wanted)) {
+            wait_line(&lines, &mut seen, wanted);
         }
-        assert!(Instant::now() < deadline, "caplet dev did not stop");
-        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (actor, source) in [("web", &web_src), ("api", &api_src)] {
+        let watching = seen
+            .iter()
+            .find(|line| line.contains(&format!("for actor `{actor}`")))
+            .unwrap_or_else(|| panic!("no watching line for {actor}: {seen:#?}"));
+        assert!(watching.contains(source.to_str().unwrap()), "{watching}");
+        let key = dir
+            .path()
+            .join(format!("keys/caplet-dev-{actor}_module.nk"));
+        assert!(key.is_file(), "{}", key.display());
+    }
+    assert_eq!(http_get(&web_addr), (200, "Hello, world!".to_string()));
+    assert!(http_get(&api_addr).1.starts_with('{'));
+
+    // An edit in api's folder rebuilds api only; web keeps its rev and its answer.
+    point_source_at(&api_src, &guest("hello"));
+    let changed = wait_line(&lines, &mut seen, "changed; rebuilding");
+    assert!(changed.ends_with("rebuilding `api`"), "{changed}");
+    wait_line(&lines, &mut seen, "swapped `api` to rev 3");
+    assert_eq!(http_get(&api_addr), (200, "Hello, world!".to_string()));
+    assert_eq!(http_get(&web_addr), (200, "Hello, world!".to_string()));
+
+    // After the stop, every line the process wrote: web was built once, at start, and never
+    // rebuilt.
+    stop(&mut dev, &seen);
+    seen.extend(lines.iter());
+    assert!(
+        !seen.iter().any(|line| line.contains("rebuilding `web`")),
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|line| line.contains("initial build of `web`")),
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn dev_with_several_actors_needs_their_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("caplet.toml"),
+        "[[actor]]\nname = \"web\"\npath = \"web.wasm\"\n\n[[actor]]\nname = \"api\"\npath = \"api.wasm\"\n",
+    )
+    .unwrap();
+    for actor in ["web", "api"] {
+        std::fs::copy(guest("hello"), dir.path().join(format!("{actor}.wasm"))).unwrap();
+    }
+    let run = |extra: &[&str]| {
+        let output = Command::new(CAPLET)
+            .args([
+                "dev",
+                dir.path().to_str().unwrap(),
+                "--allow-unsigned",
+                "--no-control",
+            ])
+            .args(extra)
+            .env("CAPLET_KEYS_DIR", dir.path().join("keys"))
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
     };
-    assert!(exit.success(), "exit {exit:?}: {seen:#?}");
+    // No folder named after either actor: each is named with the flag that would watch it.
+    let stderr = run(&[]);
+    assert!(stderr.contains("not watching `web`"), "{stderr}");
+    assert!(stderr.contains("--actor api=DIR"), "{stderr}");
+    assert!(
+        stderr.contains("cannot find the source of any of the 2 actors"),
+        "{stderr}"
+    );
+    // `--source` is one folder; it cannot serve two actors.
+    let stderr = run(&["--source", dir.path().to_str().unwrap()]);
+    assert!(
+        stderr.contains("--source names one actor's folder"),
+        "{stderr}"
+    );
+    // An actor the manifest does not have.
+    let stderr = run(&["--actor", "nope=."]);
+    assert!(stderr.contains("has no actor `nope`"), "{stderr}");
 }
 
 #[test]

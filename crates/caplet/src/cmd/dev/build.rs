@@ -15,6 +15,7 @@ const DEBIAN_LINKER: &str = "wasm-ld-16";
 const BUILD_OUTPUT_LINES: usize = 40;
 
 /// How an actor's module is built.
+#[derive(Clone)]
 pub(super) enum Builder {
     /// `sh -c COMMAND` in the source folder, writing `$CAPLET_DEV_OUT`.
     Command(String),

@@ -81,7 +81,9 @@ pub(super) struct Watcher {
 
 impl Watcher {
     pub(super) async fn run(mut self) {
-        let work = std::env::temp_dir().join(format!("caplet-dev-{}", std::process::id()));
+        // One scratch folder per watcher: each removes its own when it stops.
+        let work =
+            std::env::temp_dir().join(format!("caplet-dev-{}-{}", std::process::id(), self.actor));
         if let Err(error) = std::fs::create_dir_all(&work) {
             eprintln!(
                 "caplet dev: error: cannot create {}: {error}; not watching",
