@@ -1,7 +1,8 @@
 //! The waPC round trip: Caplet against the public `wapc` crate, same guest, same run.
 //!
 //! Measures (1) one call of `echo` with a 1 KiB payload on a warm instance, (2) a fresh
-//! instance (instantiate + `wapc_init`), and (3) one `HttpServer.HandleRequest` of the `hello`
+//! instance (instantiate + `wapc_init`, with the previous one freed inside the timing, and
+//! again with the freeing outside it), and (3) one `HttpServer.HandleRequest` of the `hello`
 //! actor with a small GET, the call every HTTP request makes (the guest decodes the request and
 //! encodes its answer). Two more cases time wasmtime alone, entering a wasm function that
 //! returns a constant: on a store that requires async entry (as every Caplet instance does: its
@@ -162,6 +163,30 @@ fn main() {
             WapcHost::new(Box::new(provider), Some(Box::new(no_host_callback))).unwrap()
         })
     });
+    // The same without freeing the previous instance inside the timing: instantiate + init
+    // alone. Freeing (resetting the memory slot, zeroing the fiber stack) is about half of a
+    // fresh_instance cycle; the host pays it when an instance is discarded, not when it needs
+    // a new one.
+    group.bench_function("instantiate_init/caplet", |b| {
+        b.iter_custom(|iters| {
+            tokio.block_on(async {
+                let mut total = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    actor.drain_idle();
+                    let start = Instant::now();
+                    actor.warm(1).await.unwrap();
+                    total += start.elapsed();
+                }
+                total
+            })
+        })
+    });
+    group.bench_function("instantiate_init/wapc", |b| {
+        b.iter_with_large_drop(|| {
+            let provider = wapc_pre.rehydrate(None).unwrap();
+            WapcHost::new(Box::new(provider), Some(Box::new(no_host_callback))).unwrap()
+        })
+    });
     group.bench_function("hello_request/caplet", |b| {
         b.iter_custom(|iters| {
             tokio.block_on(async {
@@ -254,6 +279,7 @@ fn print_ratios() {
     for case in [
         "warm_call_1KiB",
         "fresh_instance",
+        "instantiate_init",
         "hello_request",
         "entry_floor",
     ] {
