@@ -250,34 +250,42 @@ fn dev_watches_several_actors_each_from_its_own_folder() {
     );
 }
 
+/// A manifest of unsigned actors named `actors` (each runs hello, no links), in `dir`.
+fn unsigned_actors(dir: &Path, actors: &[&str]) {
+    let mut manifest = String::new();
+    for actor in actors {
+        manifest.push_str(&format!(
+            "[[actor]]\nname = \"{actor}\"\npath = \"{actor}.wasm\"\n\n"
+        ));
+        std::fs::copy(guest("hello"), dir.join(format!("{actor}.wasm"))).unwrap();
+    }
+    std::fs::write(dir.join("caplet.toml"), manifest).unwrap();
+}
+
+/// Runs `caplet dev DIR --allow-unsigned --no-control` with `extra`, which must fail before
+/// anything starts; returns its stderr.
+fn dev_refused(dir: &Path, extra: &[&str]) -> String {
+    let output = Command::new(CAPLET)
+        .args([
+            "dev",
+            dir.to_str().unwrap(),
+            "--allow-unsigned",
+            "--no-control",
+        ])
+        .args(extra)
+        .env("CAPLET_KEYS_DIR", dir.join("keys"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn dev_with_several_actors_needs_their_folders() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("caplet.toml"),
-        "[[actor]]\nname = \"web\"\npath = \"web.wasm\"\n\n[[actor]]\nname = \"api\"\npath = \"api.wasm\"\n",
-    )
-    .unwrap();
-    for actor in ["web", "api"] {
-        std::fs::copy(guest("hello"), dir.path().join(format!("{actor}.wasm"))).unwrap();
-    }
-    let run = |extra: &[&str]| {
-        let output = Command::new(CAPLET)
-            .args([
-                "dev",
-                dir.path().to_str().unwrap(),
-                "--allow-unsigned",
-                "--no-control",
-            ])
-            .args(extra)
-            .env("CAPLET_KEYS_DIR", dir.path().join("keys"))
-            .output()
-            .unwrap();
-        assert!(!output.status.success());
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    };
+    unsigned_actors(dir.path(), &["web", "api"]);
     // No folder named after either actor: each is named with the flag that would watch it.
-    let stderr = run(&[]);
+    let stderr = dev_refused(dir.path(), &[]);
     assert!(stderr.contains("not watching `web`"), "{stderr}");
     assert!(stderr.contains("--actor api=DIR"), "{stderr}");
     assert!(
@@ -285,37 +293,21 @@ fn dev_with_several_actors_needs_their_folders() {
         "{stderr}"
     );
     // `--source` is one folder; it cannot serve two actors.
-    let stderr = run(&["--source", dir.path().to_str().unwrap()]);
+    let stderr = dev_refused(dir.path(), &["--source", dir.path().to_str().unwrap()]);
     assert!(
         stderr.contains("--source names one actor's folder"),
         "{stderr}"
     );
     // An actor the manifest does not have.
-    let stderr = run(&["--actor", "nope=."]);
+    let stderr = dev_refused(dir.path(), &["--actor", "nope=."]);
     assert!(stderr.contains("has no actor `nope`"), "{stderr}");
 }
 
 #[test]
 fn dev_explains_a_missing_source_folder() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("caplet.toml"),
-        "[[actor]]\nname = \"web\"\npath = \"web.wasm\"\n",
-    )
-    .unwrap();
-    std::fs::copy(guest("hello"), dir.path().join("web.wasm")).unwrap();
-    let output = Command::new(CAPLET)
-        .args([
-            "dev",
-            dir.path().to_str().unwrap(),
-            "--allow-unsigned",
-            "--no-control",
-        ])
-        .env("CAPLET_KEYS_DIR", dir.path().join("keys"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    unsigned_actors(dir.path(), &["web"]);
+    let stderr = dev_refused(dir.path(), &[]);
     assert!(
         stderr.contains("cannot find the source of actor `web`"),
         "{stderr}"
