@@ -152,6 +152,7 @@ fn watched_actors(
     let mut named: Vec<(String, Option<PathBuf>)> = Vec::new();
     for given in &args.actors {
         let (name, dir) = match given.split_once('=') {
+            Some((name, "")) => bail!("--actor {name}=: the folder after `=` is missing"),
             Some((name, dir)) => (name, Some(PathBuf::from(dir))),
             None => (given.as_str(), None),
         };
@@ -274,8 +275,9 @@ fn source_dir(
         })
 }
 
-/// `dir` made absolute: the build runs inside the source folder and also names its
-/// Cargo.toml, so a relative path would be resolved twice.
+/// `dir` made absolute against the current folder: builds run inside the source folder, where
+/// a relative path from the command line (the source itself, its Cargo.toml, the target dir)
+/// would be resolved a second time.
 fn absolute(dir: &Path) -> PathBuf {
     std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
