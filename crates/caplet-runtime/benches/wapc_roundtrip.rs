@@ -7,9 +7,10 @@
 //! encodes its answer). Two more cases time wasmtime alone, entering a wasm function that
 //! returns a constant: on a store that requires async entry (as every Caplet instance does: its
 //! `__host_call` import is async and its deadline yields), and on a plain synchronous store (as
-//! `wapc` uses). They are the floor under each side's call. The baseline is `wapc` 2.2 with `wasmtime-provider` 2.25 (wasmtime 48
-//! too), running the same guests (guests/wapc-echo, guests/hello). After criterion's own
-//! report, the bench prints Caplet/baseline ratios for BENCHMARKS.md.
+//! `wapc` uses). They are the floor under each side's call. The baseline is `wapc` 2.2 with
+//! `wasmtime-provider` 2.25 (wasmtime 48 too), running the same guests (guests/wapc-echo,
+//! guests/hello). After criterion's own report, the bench prints Caplet/baseline ratios for
+//! BENCHMARKS.md.
 //!
 //! Run: `scripts/build-guests.sh && cargo bench -p caplet-runtime --bench wapc_roundtrip`
 #![allow(
