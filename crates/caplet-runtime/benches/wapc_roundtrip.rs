@@ -21,51 +21,18 @@
 )]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use caplet_runtime::{Limits, NoHost, Runtime, RuntimeConfig};
+use caplet_testkit::bench::{guest, output_dir, print_ratios, small_get};
 use criterion::Criterion;
 use wapc::WapcHost;
 use wasmtime_provider::WasmtimeEngineProviderBuilder;
 
 const GROUP: &str = "wapc_roundtrip";
 
-fn guest(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../guests/out")
-        .join(format!("{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run scripts/build-guests.sh", path.display()))
-}
-
-/// The `HttpRequest` of `GET /` with one `host` header, as the HTTP server encodes it.
-fn small_get() -> Vec<u8> {
-    let mut out = Vec::new();
-    rmp::encode::write_map_len(&mut out, 5).unwrap();
-    for (key, value) in [("method", "GET"), ("path", "/"), ("queryString", "")] {
-        rmp::encode::write_str(&mut out, key).unwrap();
-        rmp::encode::write_str(&mut out, value).unwrap();
-    }
-    rmp::encode::write_str(&mut out, "header").unwrap();
-    rmp::encode::write_map_len(&mut out, 1).unwrap();
-    rmp::encode::write_str(&mut out, "host").unwrap();
-    rmp::encode::write_array_len(&mut out, 1).unwrap();
-    rmp::encode::write_str(&mut out, "127.0.0.1:8080").unwrap();
-    rmp::encode::write_str(&mut out, "body").unwrap();
-    rmp::encode::write_bin(&mut out, b"").unwrap();
-    out
-}
-
 const HANDLE_REQUEST: &str = "HttpServer.HandleRequest";
-
-fn output_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion"),
-    }
-}
 
 fn no_host_callback(
     _id: u64,
@@ -228,7 +195,17 @@ fn main() {
     });
     group.finish();
     criterion.final_summary();
-    print_ratios();
+    print_ratios(
+        GROUP,
+        &[
+            "warm_call_1KiB",
+            "fresh_instance",
+            "instantiate_init",
+            "hello_request",
+            "entry_floor",
+        ],
+        "wapc 2.2",
+    );
 }
 
 /// A store holding one instance of a module whose export `f(i32, i32) -> i32` returns 1, on
@@ -264,38 +241,4 @@ fn entry_floor(
     store.set_epoch_deadline(u64::MAX / 2);
     let entry = instance.get_typed_func(&mut store, "f").unwrap();
     (store, entry)
-}
-
-/// Reads criterion's estimates back and prints Caplet beside the baseline as a ratio.
-fn print_ratios() {
-    let mean_ns = |id: &str| -> Option<f64> {
-        let path = output_dir().join(GROUP).join(id).join("new/estimates.json");
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        json["mean"]["point_estimate"].as_f64()
-    };
-    println!(
-        "\n{:<16} {:>14} {:>14} {:>8}",
-        "benchmark", "caplet", "wapc 2.2", "ratio"
-    );
-    for case in [
-        "warm_call_1KiB",
-        "fresh_instance",
-        "instantiate_init",
-        "hello_request",
-        "entry_floor",
-    ] {
-        let (Some(ours), Some(theirs)) = (
-            mean_ns(&format!("{case}_caplet")),
-            mean_ns(&format!("{case}_wapc")),
-        ) else {
-            println!("{case:<16} (no estimates: run without a filter)");
-            continue;
-        };
-        println!(
-            "{case:<16} {:>11.2} µs {:>11.2} µs {:>7.2}x",
-            ours / 1000.0,
-            theirs / 1000.0,
-            ours / theirs
-        );
-    }
 }

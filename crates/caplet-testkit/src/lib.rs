@@ -10,6 +10,8 @@
 //! that says what to install.
 #![allow(clippy::panic, clippy::expect_used)]
 
+pub mod bench;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
