@@ -2,11 +2,10 @@
 //!
 //! A version is swapped with one atomic pointer store, so a call that already took the old
 //! version finishes on it while new calls take the new one (hot swap). Lookups by id, name or
-//! call alias take a read lock on a small map and clone an `Arc`.
+//! call alias read a [`Snapshot`] of small maps (no lock) and clone an `Arc`.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
 use caplet_provider_api::ActorRef;
@@ -15,6 +14,7 @@ use caplet_runtime::ActorModule;
 use crate::breaker::Breaker;
 use crate::metrics::ActorMetrics;
 use crate::policy::Admission;
+use crate::snapshot::{FastMap, Snapshot};
 
 /// One loaded version of an actor: its compiled module (with its instance pool) and claims.
 pub struct ActorVersion {
@@ -105,23 +105,26 @@ impl ActorEntry {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Maps {
-    by_id: HashMap<Arc<str>, Arc<ActorEntry>>,
-    by_name: HashMap<Arc<str>, Arc<ActorEntry>>,
-    by_alias: HashMap<String, Arc<ActorEntry>>,
+    by_id: FastMap<Arc<str>, Arc<ActorEntry>>,
+    by_name: FastMap<Arc<str>, Arc<ActorEntry>>,
+    by_alias: FastMap<String, Arc<ActorEntry>>,
 }
 
 /// The running actors, by id, name and call alias.
 #[derive(Default)]
 pub struct ActorTable {
-    maps: RwLock<Maps>,
+    maps: Snapshot<Maps>,
 }
 
 impl ActorTable {
     /// Adds `entry`. Fails (returning why) when its name, id or alias is taken.
     pub fn insert(&self, entry: Arc<ActorEntry>) -> Result<(), String> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        self.maps.change(|maps| Self::insert_into(maps, entry))
+    }
+
+    fn insert_into(maps: &mut Maps, entry: Arc<ActorEntry>) -> Result<(), String> {
         if maps.by_name.contains_key(&entry.actor.name) {
             return Err(String::new());
         }
@@ -152,7 +155,14 @@ impl ActorTable {
     /// while their links move. Fails (returning why) when the new id or alias belongs to
     /// another actor, or `old` is no longer the running entry of its name.
     pub fn rekey(&self, old: &Arc<ActorEntry>, new: Arc<ActorEntry>) -> Result<(), String> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        self.maps.change(|maps| Self::rekey_in(maps, old, new))
+    }
+
+    fn rekey_in(
+        maps: &mut Maps,
+        old: &Arc<ActorEntry>,
+        new: Arc<ActorEntry>,
+    ) -> Result<(), String> {
         match maps.by_name.get(&old.actor.name) {
             Some(running) if Arc::ptr_eq(running, old) => {}
             _ => {
@@ -192,40 +202,42 @@ impl ActorTable {
     /// Last step of an identity change: the old id stops resolving (if it still points at
     /// `old`).
     pub fn retire_id(&self, old: &Arc<ActorEntry>) {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        if maps
-            .by_id
-            .get(&old.actor.id)
-            .is_some_and(|entry| Arc::ptr_eq(entry, old))
-        {
-            maps.by_id.remove(&old.actor.id);
-        }
+        self.maps.update(|maps| {
+            if maps
+                .by_id
+                .get(&old.actor.id)
+                .is_some_and(|entry| Arc::ptr_eq(entry, old))
+            {
+                maps.by_id.remove(&old.actor.id);
+            }
+        });
     }
 
     /// Removes the actor named `name`.
     pub fn remove(&self, name: &str) -> Option<Arc<ActorEntry>> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        let entry = maps.by_name.remove(name)?;
-        maps.by_id.remove(&entry.actor.id);
-        maps.by_alias.retain(|_, other| !Arc::ptr_eq(other, &entry));
-        Some(entry)
+        self.maps.change_some(|maps| {
+            let entry = maps.by_name.remove(name)?;
+            maps.by_id.remove(&entry.actor.id);
+            maps.by_alias.retain(|_, other| !Arc::ptr_eq(other, &entry));
+            Some(entry)
+        })
     }
 
     /// The actor with this id (`M...`).
     pub fn by_id(&self, id: &str) -> Option<Arc<ActorEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let maps = self.maps.load();
         maps.by_id.get(id).cloned()
     }
 
     /// The actor with this manifest name.
     pub fn by_name(&self, name: &str) -> Option<Arc<ActorEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let maps = self.maps.load();
         maps.by_name.get(name).cloned()
     }
 
     /// The target of an actor-to-actor host call: a public key or a call alias.
     pub fn call_target(&self, namespace: &str) -> Option<Arc<ActorEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let maps = self.maps.load();
         maps.by_id
             .get(namespace)
             .or_else(|| maps.by_alias.get(namespace))
@@ -234,7 +246,7 @@ impl ActorTable {
 
     /// The actor with this name, id or alias.
     pub fn find(&self, reference: &str) -> Option<Arc<ActorEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let maps = self.maps.load();
         maps.by_name
             .get(reference)
             .or_else(|| maps.by_id.get(reference))
@@ -244,7 +256,7 @@ impl ActorTable {
 
     /// Every running actor, sorted by name.
     pub fn all(&self) -> Vec<Arc<ActorEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let maps = self.maps.load();
         let mut all: Vec<_> = maps.by_name.values().cloned().collect();
         all.sort_by(|a, b| a.actor.name.cmp(&b.actor.name));
         all

@@ -86,7 +86,13 @@ impl<'a> InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // Only a shutdown waits for the count to reach zero, and it sets `stopping` first: while
+        // the host runs, the last call out skips `notify_waiters`, which takes a lock that every
+        // worker would contend for. SeqCst on both sides (here and in `Host::shutdown`) means
+        // either this drop sees `stopping`, or the shutdown sees the count at zero.
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.0.stopping.load(Ordering::SeqCst)
+        {
             self.0.idle.notify_waiters();
         }
     }

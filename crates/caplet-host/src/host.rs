@@ -490,12 +490,13 @@ impl Host {
     /// Graceful shutdown: refuse new calls, wait up to the grace period for calls in flight,
     /// then shut every provider down. Returns the number of calls abandoned at the deadline.
     pub async fn shutdown(&self) -> usize {
-        self.inner.stopping.store(true, Ordering::Release);
+        // SeqCst: see `InFlight`'s drop, which notifies only once it sees `stopping`.
+        self.inner.stopping.store(true, Ordering::SeqCst);
         let grace = self.inner.config.shutdown_grace;
         let drained = tokio::time::timeout(grace, async {
             loop {
                 let notified = self.inner.idle.notified();
-                if self.inner.in_flight.load(Ordering::Acquire) == 0 {
+                if self.inner.in_flight.load(Ordering::SeqCst) == 0 {
                     break;
                 }
                 notified.await;

@@ -2,21 +2,21 @@
 //! text format by [`crate::Host::metrics_text`].
 //!
 //! Each actor's counters live in its table entry, so a call adds two or three relaxed atomics
-//! after one lock-free map lookup (`ArcSwap`); a new operation name copies the small map once.
+//! after one lock-free map lookup (a [`Snapshot`]); a new operation name copies the small map
+//! once.
 //! Callers choose operation names (another actor can make up any), so distinct names per actor
 //! are capped and the rest are counted together under [`OTHER_OPERATION`].
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use caplet_provider_api::DispatchError;
 
 use crate::actors::ActorEntry;
 use crate::host::ProviderStatus;
+use crate::snapshot::{FastMap, Snapshot};
 
 /// Most distinct operation names tracked per actor.
 ///
@@ -114,24 +114,13 @@ impl OpMetrics {
     }
 }
 
-type OpMap = HashMap<Box<str>, Arc<OpMetrics>>;
+type OpMap = FastMap<Box<str>, Arc<OpMetrics>>;
 
 /// One actor's metrics; lives in its [`ActorEntry`], so they end when the actor stops.
+#[derive(Default)]
 pub(crate) struct ActorMetrics {
-    ops: ArcSwap<OpMap>,
-    /// Serialises inserts (copy, add, store); readers never take it.
-    insert: Mutex<()>,
+    ops: Snapshot<OpMap>,
     swaps: AtomicU64,
-}
-
-impl Default for ActorMetrics {
-    fn default() -> Self {
-        Self {
-            ops: ArcSwap::from_pointee(OpMap::new()),
-            insert: Mutex::new(()),
-            swaps: AtomicU64::new(0),
-        }
-    }
 }
 
 impl ActorMetrics {
@@ -157,27 +146,25 @@ impl ActorMetrics {
 
     /// The counters for `operation`, added (or `other`) on first use.
     fn slot(&self, operation: &str) -> Arc<OpMetrics> {
-        let _guard = self.insert.lock().unwrap_or_else(PoisonError::into_inner);
-        let ops = self.ops.load();
-        if let Some(op) = ops.get(operation) {
-            return op.clone();
-        }
-        let named = ops.len() < MAX_OPERATIONS_PER_ACTOR
-            && operation.len() <= MAX_OPERATION_LABEL_BYTES
-            && !operation.chars().any(char::is_control);
-        let key = if named { operation } else { OTHER_OPERATION };
-        if let Some(op) = ops.get(key) {
-            return op.clone();
-        }
-        let op = Arc::new(OpMetrics::new());
-        let mut copy = OpMap::clone(&ops);
-        copy.insert(key.into(), op.clone());
-        // Once the named slots are full, `other` always exists, so the fast path finds it.
-        if copy.len() >= MAX_OPERATIONS_PER_ACTOR && !copy.contains_key(OTHER_OPERATION) {
-            copy.insert(OTHER_OPERATION.into(), Arc::new(OpMetrics::new()));
-        }
-        self.ops.store(Arc::new(copy));
-        op
+        self.ops.update(|ops| {
+            if let Some(op) = ops.get(operation) {
+                return op.clone();
+            }
+            let named = ops.len() < MAX_OPERATIONS_PER_ACTOR
+                && operation.len() <= MAX_OPERATION_LABEL_BYTES
+                && !operation.chars().any(char::is_control);
+            let key = if named { operation } else { OTHER_OPERATION };
+            if let Some(op) = ops.get(key) {
+                return op.clone();
+            }
+            let op = Arc::new(OpMetrics::new());
+            ops.insert(key.into(), op.clone());
+            // Once the named slots are full, `other` always exists, so the fast path finds it.
+            if ops.len() >= MAX_OPERATIONS_PER_ACTOR && !ops.contains_key(OTHER_OPERATION) {
+                ops.insert(OTHER_OPERATION.into(), Arc::new(OpMetrics::new()));
+            }
+            op
+        })
     }
 }
 
