@@ -85,11 +85,11 @@ impl CallContext {
         &self.entry.actor.name
     }
 
-    async fn route(self: Arc<Self>, call: HostCall) -> Result<Vec<u8>, HostCallError> {
-        if let Some(target) = self.host.actors.call_target(&call.namespace) {
+    async fn route(&self, call: HostCall<'_>) -> Result<Vec<u8>, HostCallError> {
+        if let Some(target) = self.host.actors.call_target(call.namespace) {
             return self.call_actor(target, call).await;
         }
-        let contract = caps::canonical(&call.namespace);
+        let contract = caps::canonical(call.namespace);
         if !self.version.admission.allows(contract) {
             return Err(HostCallError::Guest(format!(
                 "Invocation not authorized: missing capability claim for {contract}: actor `{}` is not signed for it (its claims list: {}); re-sign the actor with this capability",
@@ -100,7 +100,7 @@ impl CallContext {
         let link_name = if call.binding.trim().is_empty() {
             DEFAULT_BINDING
         } else {
-            call.binding.as_str()
+            call.binding
         };
         let builtin = is_builtin(contract);
         if !builtin
@@ -125,8 +125,8 @@ impl CallContext {
             return Err(HostCallError::Guest(reason));
         };
         let request = ProviderCall {
-            actor: self.entry.actor.clone(),
-            link_name: link_name.to_string(),
+            actor: &self.entry.actor,
+            link_name,
             operation: call.operation,
             payload: call.payload,
         };
@@ -143,9 +143,9 @@ impl CallContext {
     }
 
     async fn call_actor(
-        self: Arc<Self>,
+        &self,
         target: Arc<ActorEntry>,
-        call: HostCall,
+        call: HostCall<'_>,
     ) -> Result<Vec<u8>, HostCallError> {
         let limit = self.host.config.max_call_depth;
         if self.depth >= limit {
@@ -155,15 +155,15 @@ impl CallContext {
                 target.actor.name
             )));
         }
-        let host = self.host.clone();
-        match crate::dispatch::invoke(
-            &host,
-            target,
-            &call.operation,
-            &call.payload,
-            Some(self.clone()),
-        )
-        .await
+        // The callee's context keeps this one as its parent (the chain in depth errors); the
+        // runtime holds this context in an Arc, so the upgrade succeeds while the call runs.
+        let Some(this) = self.me.upgrade() else {
+            return Err(HostCallError::Trap(
+                "host call after its invocation ended".to_string(),
+            ));
+        };
+        match crate::dispatch::invoke(&self.host, target, call.operation, call.payload, Some(this))
+            .await
         {
             Ok(bytes) => Ok(bytes),
             Err(error) => {
@@ -179,17 +179,11 @@ impl CallContext {
 }
 
 impl HostCallHandler for CallContext {
-    fn host_call(&self, call: HostCall) -> BoxFuture<'_, Result<Vec<u8>, HostCallError>> {
-        // The runtime holds this context in an Arc; nested actor calls need that Arc as their
-        // parent, so the context keeps a weak reference to itself.
-        match self.me.upgrade() {
-            Some(this) => Box::pin(this.route(call)),
-            None => Box::pin(async {
-                Err(HostCallError::Trap(
-                    "host call after its invocation ended".to_string(),
-                ))
-            }),
-        }
+    fn host_call<'a>(
+        &'a self,
+        call: HostCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, HostCallError>> {
+        Box::pin(self.route(call))
     }
 }
 

@@ -162,11 +162,12 @@ async fn fetch_with(
     client: &HttpClient,
     request: HttpRequest,
 ) -> Result<HttpResponse, ProviderError> {
+    let (actor, payload) = (actor(), caplet_wire::encode(&request).unwrap());
     let call = ProviderCall {
-        actor: actor(),
-        link_name: "default".into(),
-        operation: REQUEST.into(),
-        payload: caplet_wire::encode(&request).unwrap(),
+        actor: &actor,
+        link_name: "default",
+        operation: REQUEST,
+        payload: &payload,
     };
     client
         .handle(call)
@@ -341,11 +342,12 @@ async fn bad_urls_and_schemes_are_bad_requests() {
         }
         other => panic!("{other:?}"),
     }
+    let caller = actor();
     let call = ProviderCall {
-        actor: actor(),
-        link_name: "default".into(),
-        operation: "HttpClient.Other".into(),
-        payload: vec![],
+        actor: &caller,
+        link_name: "default",
+        operation: "HttpClient.Other",
+        payload: &[],
     };
     assert!(matches!(
         client.handle(call).await,
@@ -356,11 +358,15 @@ async fn bad_urls_and_schemes_are_bad_requests() {
 #[tokio::test]
 async fn unbound_actors_are_not_bound() {
     let client = client(&[("allowed_hosts", "127.0.0.1")]).await;
+    let (caller, payload) = (
+        actor(),
+        caplet_wire::encode(&HttpRequest::default()).unwrap(),
+    );
     let call = ProviderCall {
-        actor: actor(),
-        link_name: "other".into(),
-        operation: REQUEST.into(),
-        payload: caplet_wire::encode(&HttpRequest::default()).unwrap(),
+        actor: &caller,
+        link_name: "other",
+        operation: REQUEST,
+        payload: &payload,
     };
     assert!(matches!(
         client.handle(call).await,

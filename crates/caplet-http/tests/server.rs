@@ -602,11 +602,12 @@ async fn provider_identity_and_handle() {
     assert_eq!(server.contract_id(), "wasmcloud:httpserver");
     assert_eq!(server.implementation(), "hyper");
     assert!(server.health().await.is_ok());
+    let caller = actor("a");
     let call = caplet_provider_api::ProviderCall {
-        actor: actor("a"),
-        link_name: "default".into(),
-        operation: "HttpServer.Other".into(),
-        payload: vec![],
+        actor: &caller,
+        link_name: "default",
+        operation: "HttpServer.Other",
+        payload: &[],
     };
     assert!(matches!(
         server.handle(call).await,

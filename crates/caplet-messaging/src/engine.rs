@@ -96,11 +96,11 @@ macro_rules! engine_provider {
                 Box::pin(self.engine.rebind(previous, link))
             }
 
-            fn handle(
-                &self,
-                call: caplet_provider_api::ProviderCall,
+            fn handle<'a>(
+                &'a self,
+                call: caplet_provider_api::ProviderCall<'a>,
             ) -> caplet_provider_api::BoxFuture<
-                '_,
+                'a,
                 Result<Vec<u8>, caplet_provider_api::ProviderError>,
             > {
                 Box::pin(self.engine.handle(call))
@@ -292,9 +292,9 @@ impl<B: Backend> Engine<B> {
         }
     }
 
-    pub(crate) async fn handle(&self, call: ProviderCall) -> Result<Vec<u8>, ProviderError> {
+    pub(crate) async fn handle(&self, call: ProviderCall<'_>) -> Result<Vec<u8>, ProviderError> {
         self.check_open()?;
-        let key: BindingKey = (Arc::clone(&call.actor.id), call.link_name.clone());
+        let key: BindingKey = (Arc::clone(&call.actor.id), call.link_name.to_owned());
         if !self.bindings().contains_key(&key) {
             return Err(ProviderError::NotBound(format!(
                 "actor {} has no {MESSAGING} link named `{}`; link it to the messaging provider \
@@ -302,9 +302,9 @@ impl<B: Backend> Engine<B> {
                 call.actor, call.link_name
             )));
         }
-        match call.operation.as_str() {
+        match call.operation {
             PUBLISH => {
-                let message: PubMessage = decode(&call.payload, PUBLISH, "PubMessage")?;
+                let message: PubMessage = decode(call.payload, PUBLISH, "PubMessage")?;
                 check_subject(&message.subject, "subject")?;
                 if let Some(reply_to) = &message.reply_to {
                     check_subject(reply_to, "replyTo")?;
@@ -314,7 +314,7 @@ impl<B: Backend> Engine<B> {
                 Ok(Vec::new())
             }
             REQUEST => {
-                let request: RequestMessage = decode(&call.payload, REQUEST, "RequestMessage")?;
+                let request: RequestMessage = decode(call.payload, REQUEST, "RequestMessage")?;
                 check_subject(&request.subject, "subject")?;
                 check_body(&request.subject, request.body.len())?;
                 let timeout = request_timeout(request.timeout_ms);

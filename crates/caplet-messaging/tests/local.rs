@@ -38,7 +38,7 @@ async fn publish_reaches_subscribers_by_wildcard() {
     messaging.bind(link(&publisher, &[])).await.unwrap();
 
     let reply = messaging
-        .handle(publish_call(&publisher, "orders.created", b"o-1"))
+        .handle_owned(publish_call(&publisher, "orders.created", b"o-1"))
         .await
         .unwrap();
     assert!(reply.is_empty());
@@ -54,7 +54,7 @@ async fn publish_reaches_subscribers_by_wildcard() {
     }
 
     messaging
-        .handle(publish_call(&publisher, "orders.eu.created", b"o-2"))
+        .handle_owned(publish_call(&publisher, "orders.eu.created", b"o-2"))
         .await
         .unwrap();
     let calls = dispatcher.wait_for(3).await;
@@ -86,7 +86,7 @@ async fn a_queue_group_delivers_each_message_to_one_member() {
 
     for i in 0..10 {
         messaging
-            .handle(publish_call(
+            .handle_owned(publish_call(
                 &publisher,
                 "jobs.run",
                 format!("{i}").as_bytes(),
@@ -121,7 +121,7 @@ async fn unbind_stops_delivery_and_rebind_replaces_subscriptions() {
     messaging.bind(link(&publisher, &[])).await.unwrap();
 
     messaging
-        .handle(publish_call(&publisher, "a", b"1"))
+        .handle_owned(publish_call(&publisher, "a", b"1"))
         .await
         .unwrap();
     dispatcher.wait_for(1).await;
@@ -129,11 +129,11 @@ async fn unbind_stops_delivery_and_rebind_replaces_subscriptions() {
     // Rebind with other values: `a` is no longer delivered, `b` is.
     messaging.bind(subscribe(&subscriber, "b")).await.unwrap();
     messaging
-        .handle(publish_call(&publisher, "a", b"2"))
+        .handle_owned(publish_call(&publisher, "a", b"2"))
         .await
         .unwrap();
     messaging
-        .handle(publish_call(&publisher, "b", b"3"))
+        .handle_owned(publish_call(&publisher, "b", b"3"))
         .await
         .unwrap();
     let calls = dispatcher.wait_for(2).await;
@@ -141,11 +141,11 @@ async fn unbind_stops_delivery_and_rebind_replaces_subscriptions() {
 
     messaging.unbind(&subscriber, "default").await;
     messaging
-        .handle(publish_call(&publisher, "b", b"4"))
+        .handle_owned(publish_call(&publisher, "b", b"4"))
         .await
         .unwrap();
     messaging
-        .handle(publish_call(&publisher, "w", b"5"))
+        .handle_owned(publish_call(&publisher, "w", b"5"))
         .await
         .unwrap();
     dispatcher.wait_for(3).await;
@@ -156,7 +156,7 @@ async fn unbind_stops_delivery_and_rebind_replaces_subscriptions() {
 
     // Unbound actors cannot publish either.
     let error = messaging
-        .handle(publish_call(&subscriber, "b", b"6"))
+        .handle_owned(publish_call(&subscriber, "b", b"6"))
         .await
         .unwrap_err();
     assert!(
@@ -193,7 +193,7 @@ async fn rebind_to_a_new_identity_keeps_the_subscription_in_place() {
             for i in 0..TOTAL {
                 let body = i.to_string();
                 messaging
-                    .handle(publish_call(&publisher, "a", body.as_bytes()))
+                    .handle_owned(publish_call(&publisher, "a", body.as_bytes()))
                     .await
                     .unwrap();
                 tokio::task::yield_now().await;
@@ -224,18 +224,18 @@ async fn rebind_to_a_new_identity_keeps_the_subscription_in_place() {
 
     // From now on only the new identity receives, and only it is bound.
     messaging
-        .handle(publish_call(&publisher, "a", b"last"))
+        .handle_owned(publish_call(&publisher, "a", b"last"))
         .await
         .unwrap();
     let calls = dispatcher.wait_for(TOTAL + 1).await;
     assert_eq!(calls[TOTAL].actor_id, "MNEWKEY");
     let error = messaging
-        .handle(publish_call(&old, "a", b"x"))
+        .handle_owned(publish_call(&old, "a", b"x"))
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::NotBound(_)), "{error}");
     messaging
-        .handle(publish_call(&new, "a", b"from new"))
+        .handle_owned(publish_call(&new, "a", b"from new"))
         .await
         .unwrap();
     // The new identity is subscribed to `a` itself: wait for that delivery too.
@@ -253,11 +253,11 @@ async fn rebind_to_a_new_identity_keeps_the_subscription_in_place() {
         .unwrap();
     let before = dispatcher.calls().len();
     messaging
-        .handle(publish_call(&publisher, "a", b"gone"))
+        .handle_owned(publish_call(&publisher, "a", b"gone"))
         .await
         .unwrap();
     messaging
-        .handle(publish_call(&publisher, "b", b"here"))
+        .handle_owned(publish_call(&publisher, "b", b"here"))
         .await
         .unwrap();
     let calls = dispatcher.wait_for(before + 1).await;
@@ -287,7 +287,7 @@ async fn request_reply_through_an_answering_actor() {
     messaging.bind(link(&requester, &[])).await.unwrap();
 
     let bytes = messaging
-        .handle(request_call(&requester, "svc.echo", b"hello", 0))
+        .handle_owned(request_call(&requester, "svc.echo", b"hello", 0))
         .await
         .unwrap();
     let reply: ReplyMessage = caplet_wire::decode(&bytes).unwrap();
@@ -313,7 +313,7 @@ async fn requests_without_an_answer_fail_clearly() {
 
     // Nobody subscribes: fails at once.
     let error = messaging
-        .handle(request_call(&requester, "svc.nobody", b"?", 100))
+        .handle_owned(request_call(&requester, "svc.nobody", b"?", 100))
         .await
         .unwrap_err();
     assert!(
@@ -324,7 +324,7 @@ async fn requests_without_an_answer_fail_clearly() {
     // A subscriber that answers nothing (empty answer): the request times out.
     let error = tokio::time::timeout(
         WAIT,
-        messaging.handle(request_call(&requester, "svc.quiet", b"?", 100)),
+        messaging.handle_owned(request_call(&requester, "svc.quiet", b"?", 100)),
     )
     .await
     .unwrap()
@@ -347,7 +347,7 @@ async fn oversized_and_malformed_calls_are_bad_requests() {
         publish_call(&publisher, "a", &big),
         request_call(&publisher, "a", &big, 0),
     ] {
-        let error = messaging.handle(call).await.unwrap_err();
+        let error = messaging.handle_owned(call).await.unwrap_err();
         assert!(
             matches!(error, ProviderError::BadRequest(ref m) if m.contains("MAX_BODY_BYTES")),
             "{error}"
@@ -355,7 +355,7 @@ async fn oversized_and_malformed_calls_are_bad_requests() {
     }
     // Exactly at the limit is fine.
     messaging
-        .handle(publish_call(&publisher, "a", &vec![0u8; MAX_BODY_BYTES]))
+        .handle_owned(publish_call(&publisher, "a", &vec![0u8; MAX_BODY_BYTES]))
         .await
         .unwrap();
 
@@ -378,7 +378,7 @@ async fn oversized_and_malformed_calls_are_bad_requests() {
         (publish_call(&publisher, "", b""), "empty"),
     ];
     for (call, expected) in cases {
-        let error = messaging.handle(call).await.unwrap_err();
+        let error = messaging.handle_owned(call).await.unwrap_err();
         assert!(
             matches!(error, ProviderError::BadRequest(ref m) if m.contains(expected)),
             "{expected}: {error}"
@@ -412,7 +412,7 @@ async fn bad_links_are_refused_and_the_operation_can_be_overridden() {
         .unwrap();
     messaging.bind(link(&publisher, &[])).await.unwrap();
     messaging
-        .handle(publish_call(&publisher, "legacy.in", b"x"))
+        .handle_owned(publish_call(&publisher, "legacy.in", b"x"))
         .await
         .unwrap();
     assert_eq!(
@@ -436,12 +436,12 @@ async fn failed_deliveries_are_logged_and_the_subscription_continues() {
     messaging.bind(subscribe(&subscriber, "a")).await.unwrap();
     messaging.bind(link(&publisher, &[])).await.unwrap();
     messaging
-        .handle(publish_call(&publisher, "a", b"bad"))
+        .handle_owned(publish_call(&publisher, "a", b"bad"))
         .await
         .unwrap();
     dispatcher.wait_for(1).await;
     messaging
-        .handle(publish_call(&publisher, "a", b"good"))
+        .handle_owned(publish_call(&publisher, "a", b"good"))
         .await
         .unwrap();
     assert_eq!(dispatcher.wait_for(2).await[1].message.body, b"good");
@@ -463,7 +463,7 @@ async fn deliveries_in_flight_are_bounded_and_the_rest_wait() {
     let total = MAX_IN_FLIGHT_PER_SUBSCRIPTION + 36;
     for _ in 0..total {
         messaging
-            .handle(publish_call(&publisher, "work", b"w"))
+            .handle_owned(publish_call(&publisher, "work", b"w"))
             .await
             .unwrap();
     }
@@ -497,7 +497,7 @@ async fn health_and_shutdown() {
         .unwrap();
     assert!(messaging.health().await.is_err());
     let error = messaging
-        .handle(publish_call(&publisher, "a", b""))
+        .handle_owned(publish_call(&publisher, "a", b""))
         .await
         .unwrap_err();
     assert!(

@@ -141,7 +141,7 @@ async fn an_actor_publish_reaches_a_plain_subscriber() {
     healthy(&messaging).await;
 
     messaging
-        .handle(publish_call(&publisher, "out.greeting", b"hello"))
+        .handle_owned(publish_call(&publisher, "out.greeting", b"hello"))
         .await
         .unwrap();
     let message = tokio::time::timeout(WAIT, inbox.next())
@@ -182,7 +182,7 @@ async fn request_reply_both_ways() {
     };
     healthy(&messaging).await;
     let bytes = messaging
-        .handle(request_call(&echo, "svc.time", b"now?", 5000))
+        .handle_owned(request_call(&echo, "svc.time", b"now?", 5000))
         .await
         .unwrap();
     let reply: ReplyMessage = caplet_wire::decode(&bytes).unwrap();
@@ -190,7 +190,7 @@ async fn request_reply_both_ways() {
 
     // Nobody listens: NATS answers "no responders" at once.
     let error = messaging
-        .handle(request_call(&echo, "svc.nobody", b"?", 5000))
+        .handle_owned(request_call(&echo, "svc.nobody", b"?", 5000))
         .await
         .unwrap_err();
     assert!(
@@ -231,7 +231,7 @@ async fn nats_down_fails_fast_and_recovers_without_a_new_provider() {
     server.kill();
     let error = eventually("calls fail with Unavailable", || async {
         match messaging
-            .handle(publish_call(&subscriber, "out", b"x"))
+            .handle_owned(publish_call(&subscriber, "out", b"x"))
             .await
         {
             Err(error @ ProviderError::Unavailable(_)) => Some(error),
@@ -246,7 +246,7 @@ async fn nats_down_fails_fast_and_recovers_without_a_new_provider() {
     // Fails fast: well under any request timeout.
     let error = tokio::time::timeout(
         Duration::from_secs(1),
-        messaging.handle(request_call(&subscriber, "svc", b"?", 10_000)),
+        messaging.handle_owned(request_call(&subscriber, "svc", b"?", 10_000)),
     )
     .await
     .expect("a call while disconnected must not wait")
@@ -260,7 +260,7 @@ async fn nats_down_fails_fast_and_recovers_without_a_new_provider() {
     let mut out = client.subscribe("out").await.unwrap();
     server_caught_up(&client).await;
     messaging
-        .handle(publish_call(&subscriber, "out", b"after"))
+        .handle_owned(publish_call(&subscriber, "out", b"after"))
         .await
         .unwrap();
     let message = tokio::time::timeout(WAIT, out.next())
@@ -286,7 +286,7 @@ async fn the_provider_starts_and_binds_while_nats_is_down() {
         .unwrap();
     assert!(messaging.health().await.is_err());
     let error = messaging
-        .handle(publish_call(&subscriber, "out", b"x"))
+        .handle_owned(publish_call(&subscriber, "out", b"x"))
         .await
         .unwrap_err();
     assert!(matches!(error, ProviderError::Unavailable(_)), "{error}");

@@ -65,7 +65,10 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Serves one host call that the host has already authorised. The result bytes go back to
     /// the guest as its host response; an error's text reaches the guest as its host error.
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>>;
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>>;
 
     /// Whether the provider can serve now. `Err` holds the reason, shown by health endpoints.
     fn health(&self) -> BoxFuture<'_, Result<(), String>>;

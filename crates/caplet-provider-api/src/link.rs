@@ -40,14 +40,17 @@ pub struct LinkDefinition {
 }
 
 /// One host call, after the host has checked the actor's claims and its link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderCall {
+///
+/// It borrows the guest's request (the runtime copies it out of guest memory once): a provider
+/// copies only what it keeps beyond its future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderCall<'a> {
     /// The calling actor.
-    pub actor: ActorRef,
+    pub actor: &'a ActorRef,
     /// The link name the actor called through.
-    pub link_name: String,
+    pub link_name: &'a str,
     /// The operation, e.g. `KeyValue.Increment`.
-    pub operation: String,
+    pub operation: &'a str,
     /// The MessagePack payload.
-    pub payload: Vec<u8>,
+    pub payload: &'a [u8],
 }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use crate::host::{DEFAULT_BINDING, HostCall, HostCallError};
+use crate::limits::HOST_CALL_BUFFER_KEEP_BYTES;
 use crate::state::GuestState;
 
 /// The import module names the runtime serves: waPC's own, and the wasmbus generation's.
@@ -109,52 +110,74 @@ async fn host_call(
         ));
         return Ok(0);
     }
-    let binding = read_str(&mut caller, bd_ptr, bd_len, "__host_call (binding)")?;
-    let namespace = read_str(&mut caller, ns_ptr, ns_len, "__host_call (namespace)")?;
-    let operation = read_str(&mut caller, op_ptr, op_len, "__host_call (operation)")?;
-    let payload = read(&mut caller, ptr, len, "__host_call (payload)")?;
-    let state = caller.data();
     let Some(handler) = state.host.clone() else {
-        caller.data_mut().host_error = Some("Missing host callback function!".to_string());
+        state.host_error = Some("Missing host callback function!".to_string());
         return Ok(0);
     };
-    let binding = if binding.trim().is_empty() {
-        DEFAULT_BINDING.to_string()
-    } else {
-        binding
-    };
-    let call = HostCall {
-        module: state.module.clone(),
-        binding,
-        namespace,
-        operation,
-        payload,
-    };
-    let deadline = state.deadline;
-    let mut pending = handler.host_call(call);
-    // Most capabilities answer at once (in-memory key-value, logging, numbers): a first poll
-    // takes their answer without arming a timer, which would cost a timer-wheel entry and a
-    // runtime-handle clone on every such host call.
-    let first = std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
-    let outcome = match (first, deadline) {
-        (Poll::Ready(outcome), _) => outcome,
-        // Epoch ticks stop guest code, not a guest parked here: the call's deadline covers the
-        // host call too, and running out of it fails the whole call as a deadline error.
-        (Poll::Pending, Some(deadline)) => {
-            match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), pending).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    caller.data_mut().deadline_expired = true;
-                    return Err(abi_trap(
-                        "__host_call: the call's deadline passed while waiting for the host"
-                            .to_string(),
-                    ));
-                }
+    // The arguments are copied once, into buffers the instance keeps: after the first calls a
+    // host call allocates nothing for them.
+    let mut text = std::mem::take(&mut state.host_call_text);
+    let mut payload = std::mem::take(&mut state.host_call_payload);
+    text.clear();
+    payload.clear();
+    let memory = memory(&mut caller, "__host_call")?;
+    let data = memory.data(&caller);
+    let mut ends = [0usize; 3];
+    for (end, (ptr, len, import)) in ends.iter_mut().zip([
+        (bd_ptr, bd_len, "__host_call (binding)"),
+        (ns_ptr, ns_len, "__host_call (namespace)"),
+        (op_ptr, op_len, "__host_call (operation)"),
+    ]) {
+        text.push_str(guest_str(data, ptr, len, import)?);
+        *end = text.len();
+    }
+    payload.extend_from_slice(guest_bytes(data, ptr, len, "__host_call (payload)")?);
+    let [binding_end, namespace_end, operation_end] = ends;
+    let outcome = {
+        let binding = text.get(..binding_end).unwrap_or_default();
+        let state = caller.data();
+        let call = HostCall {
+            module: &state.module,
+            binding: if binding.trim().is_empty() {
+                DEFAULT_BINDING
+            } else {
+                binding
+            },
+            namespace: text.get(binding_end..namespace_end).unwrap_or_default(),
+            operation: text.get(namespace_end..operation_end).unwrap_or_default(),
+            payload: &payload,
+        };
+        let mut pending = handler.host_call(call);
+        // Most capabilities answer at once (in-memory key-value, logging, numbers): a first
+        // poll takes their answer without arming a timer, which would cost a timer-wheel entry
+        // and a runtime-handle clone on every such host call.
+        let first = std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
+        match (first, state.deadline) {
+            (Poll::Ready(outcome), _) => Some(outcome),
+            // Epoch ticks stop guest code, not a guest parked here: the call's deadline covers
+            // the host call too, and running out of it fails the whole call as a deadline
+            // error.
+            (Poll::Pending, Some(deadline)) => {
+                tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), pending)
+                    .await
+                    .ok()
             }
+            (Poll::Pending, None) => Some(pending.await),
         }
-        (Poll::Pending, None) => pending.await,
     };
     let state = caller.data_mut();
+    if text.capacity() <= HOST_CALL_BUFFER_KEEP_BYTES {
+        state.host_call_text = text;
+    }
+    if payload.capacity() <= HOST_CALL_BUFFER_KEEP_BYTES {
+        state.host_call_payload = payload;
+    }
+    let Some(outcome) = outcome else {
+        state.deadline_expired = true;
+        return Err(abi_trap(
+            "__host_call: the call's deadline passed while waiting for the host".to_string(),
+        ));
+    };
     match outcome {
         Ok(response) if response.len() > limit => {
             state.host_error = Some(format!(
@@ -323,13 +346,7 @@ fn read(
     import: &str,
 ) -> wasmtime::Result<Vec<u8>> {
     let memory = memory(caller, import)?;
-    let data = memory.data(&*caller);
-    let start = to_usize(ptr);
-    start
-        .checked_add(to_usize(len))
-        .and_then(|end| data.get(start..end))
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| out_of_bounds(import, ptr, len, data.len()))
+    guest_bytes(memory.data(&*caller), ptr, len, import).map(<[u8]>::to_vec)
 }
 
 fn read_str(
@@ -338,11 +355,26 @@ fn read_str(
     len: i32,
     import: &str,
 ) -> wasmtime::Result<String> {
-    let bytes = read(caller, ptr, len, import)?;
-    String::from_utf8(bytes).map_err(|e| {
+    let memory = memory(caller, import)?;
+    guest_str(memory.data(&*caller), ptr, len, import).map(str::to_owned)
+}
+
+/// The guest's buffer (`ptr`, `len`) in `data`, or a trap naming `import` when it is out of
+/// bounds.
+fn guest_bytes<'m>(data: &'m [u8], ptr: i32, len: i32, import: &str) -> wasmtime::Result<&'m [u8]> {
+    let start = to_usize(ptr);
+    start
+        .checked_add(to_usize(len))
+        .and_then(|end| data.get(start..end))
+        .ok_or_else(|| out_of_bounds(import, ptr, len, data.len()))
+}
+
+/// [`guest_bytes`] as text, or a trap when it is not UTF-8.
+fn guest_str<'m>(data: &'m [u8], ptr: i32, len: i32, import: &str) -> wasmtime::Result<&'m str> {
+    std::str::from_utf8(guest_bytes(data, ptr, len, import)?).map_err(|e| {
         abi_trap(format!(
             "{import}: the guest passed invalid UTF-8 (at byte {})",
-            e.utf8_error().valid_up_to()
+            e.valid_up_to()
         ))
     })
 }

@@ -7,25 +7,27 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 /// A boxed, sendable future, the return type of [`HostCallHandler::host_call`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One guest→host call, exactly as the guest made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostCall {
-    /// Name of the calling module (as given at load), for errors and logs. Shared, not copied,
-    /// so a host call allocates nothing for it.
-    pub module: Arc<str>,
+///
+/// It borrows the instance: the arguments are copied out of guest memory into buffers the
+/// instance keeps from call to call, so a host call allocates nothing for them, and a handler
+/// copies only what it keeps past its future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostCall<'a> {
+    /// Name of the calling module (as given at load), for errors and logs.
+    pub module: &'a str,
     /// The link name; waPC hosts treat a blank binding as `"default"`, and so does this field.
-    pub binding: String,
+    pub binding: &'a str,
     /// The contract id (`wasmcloud:keyvalue`), an actor's public key, or a call alias.
-    pub namespace: String,
+    pub namespace: &'a str,
     /// The operation, for example `Get` or `KeyValue.Get`.
-    pub operation: String,
+    pub operation: &'a str,
     /// The payload bytes.
-    pub payload: Vec<u8>,
+    pub payload: &'a [u8],
 }
 
 /// The binding used when a guest passes an empty or blank one.
@@ -45,7 +47,8 @@ pub enum HostCallError {
 /// Serves the host calls of one invocation.
 pub trait HostCallHandler: Send + Sync {
     /// Handles one host call. The returned bytes become the guest's `__host_response`.
-    fn host_call(&self, call: HostCall) -> BoxFuture<'_, Result<Vec<u8>, HostCallError>>;
+    fn host_call<'a>(&'a self, call: HostCall<'a>)
+    -> BoxFuture<'a, Result<Vec<u8>, HostCallError>>;
 }
 
 /// A handler for guests that run with no host: every call fails with a message naming the
@@ -54,7 +57,10 @@ pub trait HostCallHandler: Send + Sync {
 pub struct NoHost;
 
 impl HostCallHandler for NoHost {
-    fn host_call(&self, call: HostCall) -> BoxFuture<'_, Result<Vec<u8>, HostCallError>> {
+    fn host_call<'a>(
+        &'a self,
+        call: HostCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, HostCallError>> {
         Box::pin(async move {
             Err(HostCallError::Guest(format!(
                 "capability `{}` is not available: `{}` called operation `{}` on link `{}`, but no \

@@ -51,6 +51,14 @@ pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 8 << 20;
 /// that names the limit; nothing is forwarded. Change: [`Limits::max_host_call_bytes`].
 pub const DEFAULT_MAX_HOST_CALL_BYTES: usize = 8 << 20;
 
+/// How much of its host-call buffers an instance keeps for its next host call.
+///
+/// Default: 64 KiB (bytes) each, one for binding, namespace and operation, one for the payload.
+/// An instance copies each host call's arguments into these buffers, so host calls allocate
+/// nothing for them; a larger call's buffer is freed once it is answered, so an instance that
+/// once passed a big payload does not keep that memory. Fixed; change the constant.
+pub const HOST_CALL_BUFFER_KEEP_BYTES: usize = 64 << 10;
+
 /// Size of the text a guest may pass to `__guest_error` or `__console_log`.
 ///
 /// Default: 16 KiB (bytes). When hit: the text is truncated (a console line gets a

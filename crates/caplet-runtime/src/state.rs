@@ -29,6 +29,10 @@ pub(crate) struct GuestState {
     pub guest_error: Option<String>,
     pub host_response: Option<Vec<u8>>,
     pub host_error: Option<String>,
+    /// Reused for every `__host_call`: binding, namespace and operation, one after another.
+    pub host_call_text: String,
+    /// Reused for every `__host_call`: its payload.
+    pub host_call_payload: Vec<u8>,
     /// Serves `__host_call` during the current invocation.
     pub host: Option<Arc<dyn HostCallHandler>>,
     /// When the current call (or initialisation) must end; checked at every epoch tick.
@@ -53,6 +57,8 @@ impl GuestState {
             guest_error: None,
             host_response: None,
             host_error: None,
+            host_call_text: String::new(),
+            host_call_payload: Vec::new(),
             host: None,
             deadline: None,
             deadline_expired: false,

@@ -146,16 +146,19 @@ impl Provider for LoggingProvider {
         Box::pin(async {})
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
             if call.operation != WRITE_LOG && call.operation != "WriteLog" {
                 return Err(super::unknown_operation(
                     LOGGING,
-                    &call.operation,
+                    call.operation,
                     &[WRITE_LOG],
                 ));
             }
-            let entry: LogEntry = caplet_wire::decode(&call.payload)
+            let entry: LogEntry = caplet_wire::decode(call.payload)
                 .map_err(|error| ProviderError::BadRequest(error.to_string()))?;
             let level = LogLevel::of(&entry.level);
             // A line the host's log filter would discard takes nothing from the actor's
@@ -324,10 +327,10 @@ mod tests {
         payload: Vec<u8>,
     ) -> Result<Vec<u8>, ProviderError> {
         let call = ProviderCall {
-            actor: actor.clone(),
-            link_name: "default".to_string(),
-            operation: WRITE_LOG.to_string(),
-            payload,
+            actor,
+            link_name: "default",
+            operation: WRITE_LOG,
+            payload: &payload,
         };
         tokio::runtime::Builder::new_current_thread()
             .build()

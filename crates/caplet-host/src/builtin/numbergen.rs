@@ -78,13 +78,16 @@ impl Provider for NumberGenProvider {
         Box::pin(async {})
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
-            match call.operation.as_str() {
+            match call.operation {
                 GENERATE_GUID => reply(&guid()?),
                 RANDOM_32 => reply(&random_u32()?),
                 RANDOM_IN_RANGE => {
-                    let range: RangeLimit = caplet_wire::decode(&call.payload)
+                    let range: RangeLimit = caplet_wire::decode(call.payload)
                         .map_err(|e| ProviderError::BadRequest(e.to_string()))?;
                     reply(&in_range(range.min, range.max)?)
                 }

@@ -124,12 +124,15 @@ impl Provider for Recorder {
         Box::pin(async {})
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         self.calls.lock().unwrap().push(Seen {
             actor: call.actor.name.to_string(),
-            link_name: call.link_name,
-            operation: call.operation,
-            payload: call.payload,
+            link_name: call.link_name.to_owned(),
+            operation: call.operation.to_owned(),
+            payload: call.payload.to_vec(),
         });
         let reply = self.reply.clone();
         Box::pin(async move { reply })

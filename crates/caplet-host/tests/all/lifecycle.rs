@@ -83,7 +83,7 @@ impl Provider for Slow {
     fn unbind<'a>(&'a self, _: &'a ActorRef, _: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    fn handle(&self, _: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(&'a self, _: ProviderCall<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async {
             tokio::time::sleep(Duration::from_millis(300)).await;
             Ok(b"late".to_vec())

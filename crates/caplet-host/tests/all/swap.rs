@@ -63,7 +63,7 @@ impl Provider for Delay {
     fn unbind<'a>(&'a self, _: &'a ActorRef, _: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    fn handle(&self, _: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(&'a self, _: ProviderCall<'a>) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         let delay = self.0;
         Box::pin(async move {
             tokio::time::sleep(delay).await;

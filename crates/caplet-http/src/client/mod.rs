@@ -175,7 +175,7 @@ impl HttpClient {
         bindings.get(&actor.id)?.get(link_name).cloned()
     }
 
-    async fn call(&self, call: ProviderCall) -> Result<Vec<u8>, ProviderError> {
+    async fn call(&self, call: ProviderCall<'_>) -> Result<Vec<u8>, ProviderError> {
         if call.operation != caplet_wire::httpclient::REQUEST {
             return Err(ProviderError::BadRequest(format!(
                 "http client: unknown operation `{}`; the only one is {}",
@@ -183,7 +183,7 @@ impl HttpClient {
                 caplet_wire::httpclient::REQUEST
             )));
         }
-        let binding = self.binding(&call.actor, &call.link_name).ok_or_else(|| {
+        let binding = self.binding(call.actor, call.link_name).ok_or_else(|| {
             ProviderError::NotBound(format!(
                 "http client: actor {} has no link `{}` to {}; link it with allowed_hosts \
                  listing the hosts it may call",
@@ -192,7 +192,7 @@ impl HttpClient {
                 caplet_wire::contracts::HTTP_CLIENT
             ))
         })?;
-        request::send(&binding, &call.payload).await
+        request::send(&binding, call.payload).await
     }
 }
 
@@ -253,7 +253,10 @@ impl Provider for HttpClient {
         })
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(self.call(call))
     }
 

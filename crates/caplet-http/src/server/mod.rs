@@ -377,7 +377,10 @@ impl Provider for HttpServer {
         })
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
             Err(ProviderError::BadRequest(format!(
                 "the http server provider has no operations actors can call (got `{}` from \

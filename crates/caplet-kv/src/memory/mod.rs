@@ -136,16 +136,19 @@ impl Provider for MemoryKeyValue {
         })
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
             self.check_open()?;
             self.bindings
-                .get(&call.actor, &call.link_name, IMPLEMENTATION)?;
+                .get(call.actor, call.link_name, IMPLEMENTATION)?;
             dispatch::dispatch(
                 &self.store,
                 self.settings.limits,
-                &call.operation,
-                &call.payload,
+                call.operation,
+                call.payload,
             )
             .await
         })

@@ -55,10 +55,10 @@ async fn raw(
 ) -> Result<Vec<u8>, ProviderError> {
     provider
         .handle(ProviderCall {
-            actor: actor("a"),
-            link_name: "default".to_owned(),
-            operation: operation.to_owned(),
-            payload,
+            actor: &actor("a"),
+            link_name: "default",
+            operation,
+            payload: &payload,
         })
         .await
 }
@@ -276,13 +276,14 @@ async fn arbitrary_payloads_never_panic() {
 #[tokio::test]
 async fn unbound_links_and_shutdown_are_refused() {
     let provider = provider(&[]).await;
+    let (caller, payload) = (actor("b"), caplet_wire::encode("k").unwrap());
     let call = ProviderCall {
-        actor: actor("b"),
-        link_name: "default".to_owned(),
-        operation: kv::GET.to_owned(),
-        payload: caplet_wire::encode("k").unwrap(),
+        actor: &caller,
+        link_name: "default",
+        operation: kv::GET,
+        payload: &payload,
     };
-    let error = provider.handle(call.clone()).await.unwrap_err();
+    let error = provider.handle(call).await.unwrap_err();
     assert!(
         matches!(&error, ProviderError::NotBound(m) if m.contains("memory")),
         "{error:?}"

@@ -277,20 +277,17 @@ impl Provider for RedisKeyValue {
         })
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
             self.check_open()?;
             let url = self
                 .bindings
-                .get(&call.actor, &call.link_name, IMPLEMENTATION)?;
+                .get(call.actor, call.link_name, IMPLEMENTATION)?;
             let backend = self.backend(self.connection(&url)?);
-            dispatch::dispatch(
-                &backend,
-                self.settings.limits,
-                &call.operation,
-                &call.payload,
-            )
-            .await
+            dispatch::dispatch(&backend, self.settings.limits, call.operation, call.payload).await
         })
     }
 

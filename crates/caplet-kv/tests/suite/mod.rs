@@ -52,10 +52,10 @@ impl Kv {
     pub async fn raw(&self, operation: &str, payload: Vec<u8>) -> Result<Vec<u8>, ProviderError> {
         self.provider
             .handle(ProviderCall {
-                actor: self.actor.clone(),
-                link_name: self.link.clone(),
-                operation: operation.to_owned(),
-                payload,
+                actor: &self.actor,
+                link_name: &self.link,
+                operation,
+                payload: &payload,
             })
             .await
     }

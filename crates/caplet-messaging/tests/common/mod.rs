@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use caplet_provider_api::{
-    ActorDispatcher, ActorRef, BoxFuture, DispatchError, LinkDefinition, ProviderCall,
+    ActorDispatcher, ActorRef, BoxFuture, DispatchError, LinkDefinition, Provider, ProviderCall,
+    ProviderError,
 };
 use caplet_wire::messaging::{
     HANDLE_MESSAGE, PUBLISH, PubMessage, REQUEST, RequestMessage, SubMessage,
@@ -169,7 +170,7 @@ pub fn subscribe(actor: &ActorRef, subscriptions: &str) -> LinkDefinition {
     link(actor, &[("subscriptions", subscriptions)])
 }
 
-pub fn publish_call(actor: &ActorRef, subject: &str, body: &[u8]) -> ProviderCall {
+pub fn publish_call(actor: &ActorRef, subject: &str, body: &[u8]) -> OwnedCall {
     call(
         actor,
         PUBLISH,
@@ -182,7 +183,7 @@ pub fn publish_call(actor: &ActorRef, subject: &str, body: &[u8]) -> ProviderCal
     )
 }
 
-pub fn request_call(actor: &ActorRef, subject: &str, body: &[u8], timeout_ms: u32) -> ProviderCall {
+pub fn request_call(actor: &ActorRef, subject: &str, body: &[u8], timeout_ms: u32) -> OwnedCall {
     call(
         actor,
         REQUEST,
@@ -195,12 +196,42 @@ pub fn request_call(actor: &ActorRef, subject: &str, body: &[u8], timeout_ms: u3
     )
 }
 
-pub fn call(actor: &ActorRef, operation: &str, payload: Vec<u8>) -> ProviderCall {
-    ProviderCall {
+pub fn call(actor: &ActorRef, operation: &str, payload: Vec<u8>) -> OwnedCall {
+    OwnedCall {
         actor: actor.clone(),
-        link_name: "default".to_owned(),
         operation: operation.to_owned(),
         payload,
+    }
+}
+
+/// A host call on the `default` link that a test can build ahead and keep ([`ProviderCall`]
+/// borrows).
+#[derive(Debug, Clone)]
+pub struct OwnedCall {
+    pub actor: ActorRef,
+    pub operation: String,
+    pub payload: Vec<u8>,
+}
+
+impl OwnedCall {
+    pub fn as_call(&self) -> ProviderCall<'_> {
+        ProviderCall {
+            actor: &self.actor,
+            link_name: "default",
+            operation: &self.operation,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// `Provider::handle` for an [`OwnedCall`].
+pub trait HandleOwned {
+    fn handle_owned(&self, call: OwnedCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>>;
+}
+
+impl<P: Provider + ?Sized> HandleOwned for P {
+    fn handle_owned(&self, call: OwnedCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+        Box::pin(async move { self.handle(call.as_call()).await })
     }
 }
 

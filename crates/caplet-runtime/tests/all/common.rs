@@ -49,9 +49,19 @@ pub fn wat(text: &str) -> Vec<u8> {
     wat::parse_str(text).unwrap()
 }
 
+/// A host call as a [`Recorder`] saw it (owned: [`HostCall`] borrows the instance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub module: String,
+    pub binding: String,
+    pub namespace: String,
+    pub operation: String,
+    pub payload: Vec<u8>,
+}
+
 /// Records every host call and answers with a fixed result.
 pub struct Recorder {
-    pub calls: Mutex<Vec<HostCall>>,
+    pub calls: Mutex<Vec<Seen>>,
     pub answer: Result<Vec<u8>, HostCallError>,
 }
 
@@ -65,8 +75,17 @@ impl Recorder {
 }
 
 impl HostCallHandler for Recorder {
-    fn host_call(&self, call: HostCall) -> BoxFuture<'_, Result<Vec<u8>, HostCallError>> {
-        self.calls.lock().unwrap().push(call);
+    fn host_call<'a>(
+        &'a self,
+        call: HostCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, HostCallError>> {
+        self.calls.lock().unwrap().push(Seen {
+            module: call.module.to_owned(),
+            binding: call.binding.to_owned(),
+            namespace: call.namespace.to_owned(),
+            operation: call.operation.to_owned(),
+            payload: call.payload.to_vec(),
+        });
         let answer = self.answer.clone();
         Box::pin(async move { answer })
     }
@@ -76,7 +95,10 @@ impl HostCallHandler for Recorder {
 pub struct Hang;
 
 impl HostCallHandler for Hang {
-    fn host_call(&self, _call: HostCall) -> BoxFuture<'_, Result<Vec<u8>, HostCallError>> {
+    fn host_call<'a>(
+        &'a self,
+        _call: HostCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, HostCallError>> {
         Box::pin(std::future::pending())
     }
 }

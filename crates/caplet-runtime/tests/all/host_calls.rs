@@ -31,6 +31,51 @@ async fn host_call_round_trip_through_the_sdk() {
     assert_eq!(calls[0].payload, b"\x01\n\x02");
 }
 
+/// The instance copies each host call into buffers it keeps: consecutive calls on one warm
+/// instance, one longer than what it keeps between calls, each arrive exactly as sent.
+#[tokio::test]
+async fn consecutive_host_calls_on_one_instance_arrive_intact() {
+    let (runtime, _cache) = runtime();
+    let actor = load(&runtime, "probe", test_limits());
+    let host = Recorder::answering(Ok(b"ok".to_vec()));
+    let big = vec![b'x'; caplet_runtime::HOST_CALL_BUFFER_KEEP_BYTES + 1];
+    let mut calls = vec![
+        (
+            "a-long-link-name",
+            "wasmcloud:keyvalue",
+            "KeyValue.Increment",
+            b"12345".to_vec(),
+        ),
+        ("b", "wasmcloud:messaging", "Publish", big),
+        ("", "ns", "Op", b"z".to_vec()),
+    ];
+    for (binding, namespace, operation, payload) in &calls {
+        let mut request = format!("{binding}\n{namespace}\n{operation}\n").into_bytes();
+        request.extend_from_slice(payload);
+        let response = actor.call("host_call", &request, host.clone()).await;
+        assert_eq!(response.unwrap(), b"ok");
+    }
+    assert_eq!(actor.idle_instances(), 1, "one instance served every call");
+    calls[2].0 = "default";
+    let seen = host.calls.lock().unwrap();
+    let seen: Vec<_> = seen
+        .iter()
+        .map(|c| {
+            (
+                c.binding.as_str(),
+                c.namespace.as_str(),
+                c.operation.as_str(),
+                c.payload.clone(),
+            )
+        })
+        .collect();
+    let sent: Vec<_> = calls
+        .iter()
+        .map(|(b, n, o, p)| (*b, *n, *o, p.clone()))
+        .collect();
+    assert_eq!(seen, sent);
+}
+
 #[tokio::test]
 async fn a_blank_binding_means_default() {
     let (runtime, _cache) = runtime();

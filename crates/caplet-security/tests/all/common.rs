@@ -228,9 +228,12 @@ impl Provider for Slow {
         Box::pin(async {})
     }
 
-    fn handle(&self, call: ProviderCall) -> BoxFuture<'_, Result<Vec<u8>, ProviderError>> {
+    fn handle<'a>(
+        &'a self,
+        call: ProviderCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         self.started.fetch_add(1, Ordering::SeqCst);
-        self.payloads.lock().unwrap().push(call.payload);
+        self.payloads.lock().unwrap().push(call.payload.to_vec());
         let guard = DropFlag(self.dropped.clone());
         let (delay, reply) = (self.delay, self.reply.clone());
         Box::pin(async move {
