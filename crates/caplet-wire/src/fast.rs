@@ -66,6 +66,29 @@ pub(crate) fn decode_response(bytes: &[u8]) -> Option<HttpResponse> {
     })
 }
 
+/// Reads the map form of an `HttpResponse` in place: `header` gets every (name, value) in
+/// order, and the result is the status code and the body, all borrowed from `bytes`; `None`
+/// for anything else, as [`decode_response`] (which it agrees with on every message: tests).
+/// `header` may have been called before a `None`.
+pub(crate) fn read_response<'a>(
+    bytes: &'a [u8],
+    mut header: impl FnMut(&'a str, &'a str),
+) -> Option<(u16, &'a [u8])> {
+    let mut r = Reader { bytes, pos: 0 };
+    let fields = r.map_len()?;
+    let (mut status, mut headers, mut body) = (None, None, None);
+    for _ in 0..fields {
+        match r.str()? {
+            "statusCode" => set_once(&mut status, u16::try_from(r.uint()?).ok()?)?,
+            "header" => set_once(&mut headers, r.headers_each(&mut header)?)?,
+            "body" => set_once(&mut body, r.bin()?)?,
+            _ => r.skip(0)?,
+        }
+    }
+    r.finished()?;
+    Some((status.unwrap_or(200), body.unwrap_or_default()))
+}
+
 /// Writes `response` as rmp-serde's `encode` does (struct as a map), byte for byte.
 pub(crate) fn encode_response(response: &HttpResponse) -> Vec<u8> {
     let headers: usize = response
@@ -239,6 +262,26 @@ impl<'a> Reader<'a> {
         Some(map)
     }
 
+    /// The same shapes as [`Reader::headers`], handed out one (name, value) at a time.
+    fn headers_each(&mut self, each: &mut impl FnMut(&'a str, &'a str)) -> Option<()> {
+        if self.peek()? == 0xc0 {
+            self.pos += 1;
+            return Some(());
+        }
+        for _ in 0..self.map_len()? {
+            let name = self.str()?;
+            match self.peek()? {
+                0xa0..=0xbf | 0xd9..=0xdb => each(name, self.str()?),
+                _ => {
+                    for _ in 0..self.array_len()? {
+                        each(name, self.str()?);
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+
     /// Skips one value of any type (an unknown field).
     fn skip(&mut self, depth: u32) -> Option<()> {
         if depth > MAX_SKIP_DEPTH {
@@ -327,6 +370,17 @@ mod tests {
             slow_resp,
             "response {bytes:02x?}"
         );
+        // Read in place: the same status, headers and body whenever it reads the message.
+        let mut headers = Vec::new();
+        if let Some((status, body)) = read_response(bytes, |n, v| headers.push((n, v))) {
+            let slow = slow_resp.expect("read in place, but rmp-serde refuses it");
+            assert_eq!(status, slow.status_code, "status {bytes:02x?}");
+            assert_eq!(body, slow.body, "body {bytes:02x?}");
+            assert!(
+                headers.iter().copied().eq(slow.header.iter()),
+                "headers {bytes:02x?}"
+            );
+        }
     }
 
     fn samples() -> Vec<Vec<u8>> {
@@ -356,9 +410,13 @@ mod tests {
         let req = request(&[("host", "h"), ("x-a", "1"), ("x-a", "2")], b"body");
         let bytes = crate::encode(&req).unwrap();
         assert_eq!(decode_request(&bytes), Some(req));
-        let resp = response(201, &[("x-b", "1")], &[0; 300]);
+        let resp = response(201, &[("x-b", "1"), ("x-c", "2"), ("x-b", "3")], &[0; 300]);
         let bytes = crate::encode(&resp).unwrap();
         assert_eq!(decode_response(&bytes), Some(resp.clone()));
+        let mut headers = Vec::new();
+        let read = read_response(&bytes, |n, v| headers.push((n, v)));
+        assert_eq!(read, Some((201, &[0u8; 300][..])));
+        assert_eq!(headers, [("x-b", "1"), ("x-b", "3"), ("x-c", "2")]);
         // The encoder writes what rmp-serde writes, byte for byte.
         for bytes in samples() {
             if let Some(resp) = decode_response(&bytes) {

@@ -62,6 +62,20 @@ impl HttpResponse {
         }
     }
 
+    /// Reads a response where it lies, without building an `HttpResponse`: `header` gets every
+    /// (name, value) in order, and the result is the status code and the body, borrowed from
+    /// `bytes`. Only the usual shape is read this way; `None` means "use
+    /// [`HttpResponse::decode`]", which accepts the other shapes or reports the error (and
+    /// `header` may already have been called, so discard what it collected). The HTTP server
+    /// builds its response this way, slicing header values and the body out of the actor's
+    /// answer instead of copying them.
+    pub fn read_in_place<'a>(
+        bytes: &'a [u8],
+        header: impl FnMut(&'a str, &'a str),
+    ) -> Option<(u16, &'a [u8])> {
+        crate::fast::read_response(bytes, header)
+    }
+
     /// Encodes the response: the same bytes as [`crate::encode`], without rmp-serde.
     pub fn encode(&self) -> Vec<u8> {
         crate::fast::encode_response(self)

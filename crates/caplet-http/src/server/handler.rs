@@ -12,7 +12,7 @@ use caplet_provider_api::{ActorDispatcher, DispatchError};
 use caplet_wire::httpserver::{HANDLE_REQUEST, HttpResponse};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
-use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
 use super::MAX_ERROR_MESSAGE_BYTES;
@@ -49,7 +49,7 @@ pub(crate) async fn handle(
         .call_actor(&route.actor, HANDLE_REQUEST, payload)
         .await;
     Ok(match result {
-        Ok(bytes) => actor_response(&bytes).unwrap_or_else(|reason| {
+        Ok(bytes) => actor_response(bytes).unwrap_or_else(|reason| {
             tracing::warn!(actor = %route.actor, reason, "actor returned a malformed HttpResponse");
             text(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -137,37 +137,63 @@ fn len_u32(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
 }
 
-/// Decodes the actor's answer. Framing headers (`content-length`, `transfer-encoding`,
-/// `connection`) are hyper's to set and are dropped.
-fn actor_response(bytes: &[u8]) -> Result<Response<Full<Bytes>>, String> {
-    let answer = HttpResponse::decode(bytes).map_err(|e| e.to_string())?;
-    let status = StatusCode::from_u16(answer.status_code)
+/// Turns the actor's answer into the response. Framing headers (`content-length`,
+/// `transfer-encoding`, `connection`) are hyper's to set and are dropped.
+///
+/// The usual shape is read in place: the body and every header value are slices of the
+/// answer's one buffer, not copies ([`HttpResponse::read_in_place`]); any other shape is
+/// decoded into an `HttpResponse` first, with the same checks.
+fn actor_response(bytes: Vec<u8>) -> Result<Response<Full<Bytes>>, String> {
+    let bytes = Bytes::from(bytes);
+    let mut headers = HeaderMap::new();
+    let mut refused = None;
+    let read = HttpResponse::read_in_place(&bytes, |name, value| {
+        if refused.is_none()
+            && let Err(reason) = add_header(&mut headers, name, bytes.slice_ref(value.as_bytes()))
+        {
+            refused = Some(reason);
+        }
+    });
+    let (status, body) = match read {
+        Some(_) if let Some(reason) = refused => return Err(reason),
+        Some((status, body)) => (status, bytes.slice_ref(body)),
+        None => {
+            let answer = HttpResponse::decode(&bytes).map_err(|e| e.to_string())?;
+            headers.clear();
+            for (name, value) in answer.header.iter() {
+                add_header(&mut headers, name, Bytes::copy_from_slice(value.as_bytes()))?;
+            }
+            (answer.status_code, Bytes::from(answer.body))
+        }
+    };
+    let status = StatusCode::from_u16(status)
         .ok()
         .filter(|status| !status.is_informational())
-        .ok_or_else(|| format!("invalid status code {}", answer.status_code))?;
-    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+        .ok_or_else(|| format!("invalid status code {status}"))?;
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    for (name, values) in answer.header {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("invalid header name {name:?}"))?;
-        if name == header::CONTENT_LENGTH
-            || name == header::TRANSFER_ENCODING
-            || name == header::CONNECTION
-        {
-            continue;
-        }
-        for value in values {
-            let value = HeaderValue::from_maybe_shared(Bytes::from(value))
-                .map_err(|_| format!("invalid value for header {name}"))?;
-            // hyper's map holds at most 32 768 entries and `append` panics past that; an
-            // actor that sends more gets its response refused instead.
-            headers
-                .try_append(name.clone(), value)
-                .map_err(|_| "too many headers".to_string())?;
-        }
-    }
+    *response.headers_mut() = headers;
     Ok(response)
+}
+
+/// Adds one header of the actor's answer, unless it is a framing header.
+fn add_header(headers: &mut HeaderMap, name: &str, value: Bytes) -> Result<(), String> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name:?}"))?;
+    if name == header::CONTENT_LENGTH
+        || name == header::TRANSFER_ENCODING
+        || name == header::CONNECTION
+    {
+        return Ok(());
+    }
+    let value = HeaderValue::from_maybe_shared(value)
+        .map_err(|_| format!("invalid value for header {name}"))?;
+    // hyper's map holds at most 32 768 entries and `append` panics past that; an actor that
+    // sends more gets its response refused instead.
+    headers
+        .try_append(name, value)
+        .map_err(|_| "too many headers".to_string())?;
+    Ok(())
 }
 
 /// The response for a failed dispatch: its status and its message, cut to
@@ -243,10 +269,20 @@ mod tests {
         answer.header.append("x-a", "1");
         answer.header.append("x-a", "2");
         answer.header.append("Content-Length", "999");
-        let response = actor_response(&caplet_wire::encode(&answer).unwrap()).unwrap();
-        assert_eq!(response.status(), 201);
-        assert_eq!(response.headers().get_all("x-a").iter().count(), 2);
-        assert!(response.headers().get("content-length").is_none());
+        // The usual map form (read in place) and the array form (decoded first) give the same
+        // response.
+        for bytes in [
+            caplet_wire::encode(&answer).unwrap(),
+            rmp_serde::to_vec(&answer).unwrap(),
+        ] {
+            let response = actor_response(bytes).unwrap();
+            assert_eq!(response.status(), 201);
+            let values: Vec<_> = response.headers().get_all("x-a").iter().collect();
+            assert_eq!(values, ["1", "2"]);
+            assert!(response.headers().get("content-length").is_none());
+            let body = response.into_body();
+            assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(4));
+        }
         for bad in [
             HttpResponse::text(99, ""),
             HttpResponse::text(101, ""),
@@ -255,9 +291,9 @@ mod tests {
                 ..HttpResponse::default()
             },
         ] {
-            assert!(actor_response(&caplet_wire::encode(&bad).unwrap()).is_err());
+            assert!(actor_response(caplet_wire::encode(&bad).unwrap()).is_err());
         }
-        assert!(actor_response(b"\xc1").is_err());
+        assert!(actor_response(b"\xc1".to_vec()).is_err());
     }
 
     #[test]
