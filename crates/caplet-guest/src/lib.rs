@@ -27,8 +27,15 @@
 //! Layout: `registry` (handlers by name), `guest_call` (host → guest rules), `host` (guest →
 //! host rules), `contracts` (typed clients and handler helpers, one file per contract),
 //! `console` (logging), `panic` (the panic hook), `testing` (a fake host for native tests),
-//! `error`, `buffer`, and `ffi`, the only unsafe module, which exists only on wasm32.
+//! `error`, `buffer`, and the two unsafe modules: `ffi` (the waPC imports and export) and
+//! `alloc` (the actor's allocator, feature `allocator`, on by default), both used only on
+//! wasm32.
 
+// Size classes in front of the standard allocator: unsafe by nature (raw blocks), tested
+// natively, installed as the global allocator only on wasm32 (see its module docs).
+#[cfg(any(all(target_arch = "wasm32", feature = "allocator"), test))]
+#[allow(unsafe_code)]
+mod alloc;
 #[cfg(any(target_arch = "wasm32", test))]
 mod buffer;
 mod console;
