@@ -14,7 +14,7 @@ use caplet_runtime::ActorModule;
 use crate::breaker::Breaker;
 use crate::metrics::ActorMetrics;
 use crate::policy::Admission;
-use crate::snapshot::{FastMap, Snapshot};
+use caplet_provider_api::snapshot::{FastMap, Snapshot};
 
 /// One loaded version of an actor: its compiled module (with its instance pool) and claims.
 pub struct ActorVersion {

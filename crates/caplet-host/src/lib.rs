@@ -29,7 +29,6 @@ pub mod metrics;
 pub mod policy;
 pub mod providers;
 pub mod router;
-mod snapshot;
 mod swap;
 
 pub use breaker::{

@@ -6,7 +6,7 @@
 
 use caplet_provider_api::LinkDefinition;
 
-use crate::snapshot::{FastMap, Snapshot};
+use caplet_provider_api::snapshot::{FastMap, Snapshot};
 
 /// All links, including those whose actor or provider is not running yet.
 #[derive(Default)]

@@ -16,7 +16,7 @@ use caplet_provider_api::DispatchError;
 
 use crate::actors::ActorEntry;
 use crate::host::ProviderStatus;
-use crate::snapshot::{FastMap, Snapshot};
+use caplet_provider_api::snapshot::{FastMap, Snapshot};
 
 /// Most distinct operation names tracked per actor.
 ///

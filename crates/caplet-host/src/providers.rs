@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use caplet_provider_api::Provider;
 
-use crate::snapshot::{FastMap, Snapshot};
+use caplet_provider_api::snapshot::{FastMap, Snapshot};
 
 /// The key of a provider: canonical contract id and link name.
 pub type ProviderKey = (String, String);

@@ -2,50 +2,55 @@
 //!
 //! The host only forwards calls it has authorised, but a link can be removed while a call is in
 //! flight; both providers look the caller up here first and answer `NotBound` when the link is
-//! gone, so a removed link stops working at once.
+//! gone, so a removed link stops working at once. That look-up is on every call, so the table
+//! is a [`Snapshot`]: read without a lock, copied on the rare bind and unbind.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
+use caplet_provider_api::snapshot::{FastMap, Snapshot};
 use caplet_provider_api::{ActorRef, ProviderError};
 
-/// (actor id → link name → T), behind a mutex held only for map operations.
-#[derive(Debug)]
+type Table<T> = FastMap<Arc<str>, FastMap<String, T>>;
+
+/// (actor id → link name → T).
 pub(crate) struct Bindings<T> {
-    map: Mutex<HashMap<Arc<str>, HashMap<String, T>>>,
+    map: Snapshot<Table<T>>,
+}
+
+impl<T> std::fmt::Debug for Bindings<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bindings").finish_non_exhaustive()
+    }
 }
 
 impl<T> Default for Bindings<T> {
     fn default() -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            map: Snapshot::default(),
         }
     }
 }
 
 impl<T: Clone> Bindings<T> {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, HashMap<String, T>>> {
-        // Nothing panics while the lock is held, but a poisoned map is still consistent.
-        self.map.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Records (or replaces) the binding of `actor` through `link_name`.
     pub(crate) fn insert(&self, actor: &ActorRef, link_name: &str, value: T) {
-        self.lock()
-            .entry(actor.id.clone())
-            .or_default()
-            .insert(link_name.to_owned(), value);
+        self.map.update(|map| {
+            map.entry(actor.id.clone())
+                .or_default()
+                .insert(link_name.to_owned(), value);
+        });
     }
 
     /// Forgets the binding; returns what it held.
     pub(crate) fn remove(&self, actor: &ActorRef, link_name: &str) -> Option<T> {
-        let mut map = self.lock();
-        let links = map.get_mut(&*actor.id)?;
-        let removed = links.remove(link_name);
-        if links.is_empty() {
-            map.remove(&*actor.id);
-        }
-        removed
+        self.map.change_some(|map| {
+            let links = map.get_mut(&*actor.id)?;
+            let removed = links.remove(link_name);
+            if links.is_empty() {
+                map.remove(&*actor.id);
+            }
+            removed
+        })
     }
 
     /// What the binding holds, or `NotBound` naming the actor, the link and the provider.
@@ -55,7 +60,8 @@ impl<T: Clone> Bindings<T> {
         link_name: &str,
         implementation: &str,
     ) -> Result<T, ProviderError> {
-        self.lock()
+        self.map
+            .load()
             .get(&*actor.id)
             .and_then(|links| links.get(link_name))
             .cloned()
@@ -73,7 +79,8 @@ impl<T: Clone> Bindings<T> {
 
     /// Every bound value, for finding which connections are still in use.
     pub(crate) fn values(&self) -> Vec<T> {
-        self.lock()
+        self.map
+            .load()
             .values()
             .flat_map(|links| links.values().cloned())
             .collect()
@@ -81,6 +88,6 @@ impl<T: Clone> Bindings<T> {
 
     /// Forgets every binding (shutdown).
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        self.map.update(|map| map.clear());
     }
 }

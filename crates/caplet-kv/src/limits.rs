@@ -83,15 +83,6 @@ pub const REDIS_RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
 /// Default: 500 ms. Change: fixed.
 pub const REDIS_RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
-/// Slack added to the worst case of connecting and answering when bounding one whole call:
-/// the call deadline is `connect timeout × (1 + retries) + max back-off × retries + response
-/// timeout + this`.
-///
-/// Default: 1 s (so 5.5 s in all with the defaults above). When hit: the call fails with
-/// `ProviderError::Unavailable`. It is a safety net that the timeouts above normally make
-/// unreachable. Change: through `connect_timeout_ms` and `response_timeout_ms`.
-pub const REDIS_CALL_SLACK: Duration = Duration::from_secs(1);
-
 /// How long `health()` waits for Redis to answer `PING` (connecting included).
 ///
 /// Default: 1 s. When hit: `health()` returns `Err("redis at HOST:PORT: ...")`. Change: fixed.

@@ -177,3 +177,37 @@ async fn shutdown_stops_serving() {
     );
     assert!(kv.provider.health().await.is_err());
 }
+
+/// A server that accepts connections and reads what it is sent but never answers: a hung
+/// Redis. The provider adds no timer of its own around a command: the connection manager's
+/// timeouts must end the call, with `Unavailable`. (The silent server never completes the
+/// client's connection handshake, so here the connect timeout, twice, is what ends it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_fails_the_call_within_the_managers_timeouts() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream); // keep the connection open, answer nothing
+        }
+    });
+    let provider = RedisKeyValue::new(
+        &[
+            ("url".to_owned(), format!("redis://127.0.0.1:{port}/")),
+            ("connect_timeout_ms".to_owned(), "300".to_owned()),
+            ("response_timeout_ms".to_owned(), "300".to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .unwrap();
+    let kv = Kv::bind(Arc::new(provider), "hung", &[]).await;
+    let (result, elapsed) = set_within(&kv, "k", "v").await;
+    assert_unavailable(result, port);
+    eprintln!("a silent server failed the call in {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "the call took {elapsed:?}, not about two 300 ms attempts and a back-off"
+    );
+}

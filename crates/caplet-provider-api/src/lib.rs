@@ -14,6 +14,7 @@
 mod dispatch;
 mod error;
 mod link;
+pub mod snapshot;
 
 use std::future::Future;
 use std::pin::Pin;

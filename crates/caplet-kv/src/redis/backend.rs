@@ -1,13 +1,17 @@
 //! The Redis commands behind each storage primitive, and what their failures mean.
 //!
 //! Each primitive is one command, or one `MULTI`/`EXEC` pipeline where the contract needs two
-//! answers at once (removed and new length), so it stays atomic. Every call is bounded by a
-//! deadline; connection failures become `Unavailable` (retry later) and Redis' own errors
-//! (`WRONGTYPE`, not an integer) become `Failed`, both naming the server by host and port.
+//! answers at once (removed and new length), so it stays atomic. Connection failures become
+//! `Unavailable` (retry later) and Redis' own errors (`WRONGTYPE`, not an integer) become
+//! `Failed`, both naming the server by host and port.
+//!
+//! No timer wraps a command here: the connection manager bounds each connection attempt
+//! (`connect_timeout_ms`), the number of attempts, and each answer (`response_timeout_ms`), and
+//! the host bounds the whole host call by the actor's call deadline. A timer of our own would
+//! be a third one per command on the request path (the host's and the manager's are the other
+//! two) for a case those two already cover.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ::redis::aio::ConnectionManager;
 use ::redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, cmd, pipe};
@@ -15,45 +19,34 @@ use caplet_provider_api::ProviderError;
 
 use crate::backend::{Backend, KvResult};
 
-/// One Redis server as the provider uses it: a reconnecting multiplexed connection and the
-/// `host:port` shown in errors (never the URL, which may hold a password).
+/// One Redis server as the provider uses it: a reconnecting multiplexed connection, the
+/// `host:port` shown in errors (never the URL, which may hold a password), and the URL it was
+/// made for (to find connections no binding uses any more).
 #[derive(Clone)]
 pub(super) struct Conn {
     pub(super) manager: ConnectionManager,
     pub(super) addr: Arc<str>,
+    pub(super) url: Arc<str>,
 }
 
-/// The backend for one call: a connection and the deadline of the whole call.
+/// The backend for one call: a connection.
 pub(super) struct RedisBackend {
     pub(super) conn: Conn,
-    pub(super) deadline: Duration,
 }
 
 impl RedisBackend {
-    async fn bounded<T>(
-        &self,
-        what: &str,
-        future: impl Future<Output = RedisResult<T>>,
-    ) -> KvResult<T> {
-        match tokio::time::timeout(self.deadline, future).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(map_error(&self.conn.addr, what, &error)),
-            Err(_) => Err(ProviderError::Unavailable(format!(
-                "redis at {}: no answer to {what} within {:?}; the command may or may not have \
-                 been applied. Retry later; the provider reconnects by itself",
-                self.conn.addr, self.deadline
-            ))),
-        }
+    fn checked<T>(&self, what: &str, result: RedisResult<T>) -> KvResult<T> {
+        result.map_err(|error| map_error(&self.conn.addr, what, &error))
     }
 
     async fn query<T: FromRedisValue>(&self, what: &str, command: &Cmd) -> KvResult<T> {
         let mut manager = self.conn.manager.clone();
-        self.bounded(what, command.query_async(&mut manager)).await
+        self.checked(what, command.query_async(&mut manager).await)
     }
 
     async fn atomic<T: FromRedisValue>(&self, what: &str, pipeline: &Pipeline) -> KvResult<T> {
         let mut manager = self.conn.manager.clone();
-        self.bounded(what, pipeline.query_async(&mut manager)).await
+        self.checked(what, pipeline.query_async(&mut manager).await)
     }
 
     /// `PING`, for health checks.

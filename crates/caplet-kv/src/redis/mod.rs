@@ -23,9 +23,9 @@ use crate::backend::Limits;
 use crate::bindings::Bindings;
 use crate::config::{lookup, parse_bytes, parse_millis, reject_unknown_keys};
 use crate::{
-    DEFAULT_MAX_VALUE_BYTES, DEFAULT_REDIS_URL, MAX_REDIS_CONNECTIONS, REDIS_CALL_SLACK,
-    REDIS_CONNECT_TIMEOUT, REDIS_HEALTH_TIMEOUT, REDIS_RECONNECT_MAX_DELAY,
-    REDIS_RECONNECT_MIN_DELAY, REDIS_RECONNECT_RETRIES, REDIS_RESPONSE_TIMEOUT, dispatch,
+    DEFAULT_MAX_VALUE_BYTES, DEFAULT_REDIS_URL, MAX_REDIS_CONNECTIONS, REDIS_CONNECT_TIMEOUT,
+    REDIS_HEALTH_TIMEOUT, REDIS_RECONNECT_MAX_DELAY, REDIS_RECONNECT_MIN_DELAY,
+    REDIS_RECONNECT_RETRIES, REDIS_RESPONSE_TIMEOUT, dispatch,
 };
 use backend::{Conn, RedisBackend};
 
@@ -119,16 +119,6 @@ impl Settings {
         })
     }
 
-    /// The bound on one whole call (see [`REDIS_CALL_SLACK`]).
-    fn call_deadline(&self) -> Duration {
-        let attempts = u32::try_from(REDIS_RECONNECT_RETRIES + 1).unwrap_or(u32::MAX);
-        let retries = attempts.saturating_sub(1);
-        self.connect_timeout.saturating_mul(attempts)
-            + REDIS_RECONNECT_MAX_DELAY.saturating_mul(retries)
-            + self.response_timeout
-            + REDIS_CALL_SLACK
-    }
-
     fn manager_config(&self) -> ConnectionManagerConfig {
         ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
@@ -144,7 +134,9 @@ impl Settings {
 pub struct RedisKeyValue {
     settings: Settings,
     /// (actor, link) → the URL that actor uses.
-    bindings: Bindings<Arc<str>>,
+    /// Each binding holds its connection (shared by the bindings of one URL), so a call finds
+    /// it with one lock-free look-up.
+    bindings: Bindings<Conn>,
     /// URL → its connection, created on first use (in the caller's tokio runtime).
     connections: Mutex<HashMap<Arc<str>, Conn>>,
     closed: AtomicBool,
@@ -175,12 +167,6 @@ impl RedisKeyValue {
     /// The provider's own URL, password redacted.
     pub fn url(&self) -> String {
         redact(&self.settings.url)
-    }
-
-    /// The bound on one call while Redis is slow or unreachable: connect attempts, back-off,
-    /// response and [`REDIS_CALL_SLACK`] together.
-    pub fn call_deadline(&self) -> Duration {
-        self.settings.call_deadline()
     }
 
     fn lock_connections(&self) -> MutexGuard<'_, HashMap<Arc<str>, Conn>> {
@@ -224,24 +210,25 @@ impl RedisKeyValue {
             ConnectionManager::new_lazy_with_config(client, self.settings.manager_config())
                 .map_err(|e| backend::map_error(&addr, "creating the connection", &e))?;
         tracing::debug!(redis = %addr, "redis key-value connection created (connects lazily)");
-        let conn = Conn { manager, addr };
+        let conn = Conn {
+            manager,
+            addr,
+            url: url.clone(),
+        };
         connections.insert(url.clone(), conn.clone());
         Ok(conn)
     }
 
     /// Drops the connections no binding uses any more (the provider's own URL stays).
     fn release_unused_connections(&self) {
-        let mut in_use = self.bindings.values();
+        let mut in_use: Vec<Arc<str>> = self.bindings.values().into_iter().map(|c| c.url).collect();
         in_use.push(self.settings.url.clone());
         self.lock_connections()
             .retain(|url, _| in_use.iter().any(|used| used == url));
     }
 
     fn backend(&self, conn: Conn) -> RedisBackend {
-        RedisBackend {
-            conn,
-            deadline: self.settings.call_deadline(),
-        }
+        RedisBackend { conn }
     }
 }
 
@@ -260,10 +247,10 @@ impl Provider for RedisKeyValue {
             let url = link_url(&link.values)
                 .map_err(|e| ProviderError::BadRequest(format!("actor {}: {e}", link.actor)))?
                 .unwrap_or_else(|| self.settings.url.clone());
-            // Reserves the connection (without connecting) so the limit is checked now.
-            self.connection(&url)?;
+            // Creates the connection if needed (without connecting), so the limit is checked now.
+            let conn = self.connection(&url)?;
             tracing::debug!(actor = %link.actor, link = %link.link_name, url = %redact(&url), "redis key-value link bound");
-            self.bindings.insert(&link.actor, &link.link_name, url);
+            self.bindings.insert(&link.actor, &link.link_name, conn);
             self.release_unused_connections();
             Ok(())
         })
@@ -283,10 +270,10 @@ impl Provider for RedisKeyValue {
     ) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>> {
         Box::pin(async move {
             self.check_open()?;
-            let url = self
+            let conn = self
                 .bindings
                 .get(call.actor, call.link_name, IMPLEMENTATION)?;
-            let backend = self.backend(self.connection(&url)?);
+            let backend = self.backend(conn);
             dispatch::dispatch(&backend, self.settings.limits, call.operation, call.payload).await
         })
     }
@@ -294,7 +281,8 @@ impl Provider for RedisKeyValue {
     fn health(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             self.check_open().map_err(|e| e.to_string())?;
-            let mut urls = self.bindings.values();
+            let mut urls: Vec<Arc<str>> =
+                self.bindings.values().into_iter().map(|c| c.url).collect();
             if urls.is_empty() {
                 urls.push(self.settings.url.clone());
             }
@@ -304,12 +292,15 @@ impl Provider for RedisKeyValue {
             for url in &urls {
                 let result = match self.connection(url) {
                     Ok(conn) => {
-                        RedisBackend {
-                            conn,
-                            deadline: REDIS_HEALTH_TIMEOUT,
+                        let addr = conn.addr.clone();
+                        let backend = RedisBackend { conn };
+                        match tokio::time::timeout(REDIS_HEALTH_TIMEOUT, backend.ping()).await {
+                            Ok(answer) => answer,
+                            Err(_) => Err(ProviderError::Unavailable(format!(
+                                "redis at {addr}: no answer to PING within \
+                                 {REDIS_HEALTH_TIMEOUT:?}"
+                            ))),
                         }
-                        .ping()
-                        .await
                     }
                     Err(error) => Err(error),
                 };
@@ -351,7 +342,6 @@ mod tests {
     fn config_defaults_and_overrides() {
         let settings = Settings::from_config(&config(&[])).unwrap();
         assert_eq!(&*settings.url, DEFAULT_REDIS_URL);
-        assert_eq!(settings.call_deadline(), Duration::from_millis(5_500));
         let settings = Settings::from_config(&config(&[
             ("URL", "redis://10.0.0.1:7000/2"),
             ("connect_timeout_ms", "300"),

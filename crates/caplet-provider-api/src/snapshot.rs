@@ -1,5 +1,5 @@
-//! Tables read on every call and changed rarely: the actor, link and provider tables and the
-//! per-operation metrics.
+//! Tables read on every call and changed rarely: the host's actor, link and provider tables
+//! and its per-operation metrics, and the providers' own binding tables.
 //!
 //! Why not a `RwLock`: a read lock is an atomic write to a counter that every core shares, so
 //! two workers serving requests at once pass that cache line back and forth on every lookup.
@@ -9,9 +9,10 @@
 //! provider) are serialised by a mutex and cost a copy of the table, which is small.
 //!
 //! [`FastMap`] is the map these tables use: std's `HashMap` with foldhash instead of SipHash.
-//! Their keys (actor ids, contract ids, link and operation names) are inserted only by the
-//! host's operator, so the flooding attack SipHash defends against is not open to a guest;
-//! foldhash is still seeded per map.
+//! Their keys (actor ids, contract ids, link names) are inserted by the host's operator, and
+//! the operation names of the metrics are capped per actor, so the flooding attack SipHash
+//! defends against is not open to a guest; foldhash is still seeded per map. Maps whose keys a
+//! guest chooses (the in-memory key-value store) keep SipHash.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
