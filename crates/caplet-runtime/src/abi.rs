@@ -149,20 +149,15 @@ async fn host_call(
         };
         let mut pending = handler.host_call(call);
         // Most capabilities answer at once (in-memory key-value, logging, numbers): a first
-        // poll takes their answer without arming a timer, which would cost a timer-wheel entry
-        // and a runtime-handle clone on every such host call.
+        // poll takes their answer without arming a deadline at all.
         let first = std::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
-        match (first, state.deadline) {
-            (Poll::Ready(outcome), _) => Some(outcome),
+        match (first, state.deadline, &state.parked) {
+            (Poll::Ready(outcome), _, _) => Some(outcome),
             // Epoch ticks stop guest code, not a guest parked here: the call's deadline covers
-            // the host call too, and running out of it fails the whole call as a deadline
-            // error.
-            (Poll::Pending, Some(deadline)) => {
-                tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), pending)
-                    .await
-                    .ok()
-            }
-            (Poll::Pending, None) => Some(pending.await),
+            // the host call too (the epoch ticker ends the wait, see `parked`), and running out
+            // of it fails the whole call as a deadline error.
+            (Poll::Pending, Some(deadline), Some(slot)) => slot.until(deadline, pending).await,
+            (Poll::Pending, _, _) => Some(pending.await),
         }
     };
     let state = caller.data_mut();

@@ -17,6 +17,7 @@ use wasmtime::{
 use crate::cache::ModuleCache;
 use crate::error::LoadError;
 use crate::limits::{ASYNC_STACK_BYTES, EngineLimits};
+use crate::parked::ParkedCalls;
 use crate::state::GuestState;
 
 /// How much of a used fiber stack is zeroed with `memset` before reuse; the rest is reset by the
@@ -74,6 +75,8 @@ pub(crate) struct RuntimeInner {
     pub linker: Linker<GuestState>,
     pub cache: Option<ModuleCache>,
     pub limits: EngineLimits,
+    /// Host calls waiting with a deadline; the epoch ticker ends those past it.
+    pub parked: Arc<ParkedCalls>,
 }
 
 impl Runtime {
@@ -86,7 +89,8 @@ impl Runtime {
         crate::abi::define_imports(&mut linker)
             .map_err(|e| LoadError::Engine(format!("defining the waPC imports: {e:#}")))?;
         let cache = config.cache_dir.map(|dir| ModuleCache::new(dir, &engine));
-        start_epoch_ticker(engine.weak(), limits.epoch_tick)
+        let parked = Arc::new(ParkedCalls::default());
+        start_epoch_ticker(engine.weak(), limits.epoch_tick, parked.clone())
             .map_err(|e| LoadError::Engine(format!("starting the epoch ticker thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(RuntimeInner {
@@ -94,6 +98,7 @@ impl Runtime {
                 linker,
                 cache,
                 limits,
+                parked,
             }),
         })
     }
@@ -159,9 +164,14 @@ fn perf_map_requested() -> bool {
     std::env::var_os(PERF_MAP_ENV).is_some_and(|v| v == "1")
 }
 
-/// One thread per engine advances the epoch every `tick`. It holds only a weak reference, so it
-/// ends by itself once the engine is dropped.
-fn start_epoch_ticker(engine: EngineWeak, tick: Duration) -> std::io::Result<()> {
+/// One thread per engine advances the epoch every `tick` (which stops guests running past
+/// their deadline) and ends host calls waiting past theirs ([`ParkedCalls`]). It holds only a
+/// weak reference to the engine, so it ends by itself once the engine is dropped.
+fn start_epoch_ticker(
+    engine: EngineWeak,
+    tick: Duration,
+    parked: Arc<ParkedCalls>,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("caplet-epoch".into())
         .spawn(move || {
@@ -171,6 +181,7 @@ fn start_epoch_ticker(engine: EngineWeak, tick: Duration) -> std::io::Result<()>
                     Some(engine) => engine.increment_epoch(),
                     None => return,
                 }
+                parked.expire(std::time::Instant::now());
             }
         })?;
     Ok(())

@@ -91,8 +91,8 @@ impl WarmInstance {
         self.store.set_epoch_deadline(1);
         let args = (len_i32(operation.len()), len_i32(payload.len()));
         // No timer wraps the call: guest code is stopped by the epoch callback, and the time a
-        // guest spends parked in a host call is bounded in `abi::host_call`. A timer per call
-        // would cost a clock read and a timer-wheel entry on every call for nothing.
+        // guest spends parked in a host call is bounded by the epoch ticker too (`parked.rs`).
+        // A timer per call would cost a clock read and a timer-wheel entry on every call.
         let outcome = self.guest_call.call_async(&mut self.store, args).await;
         let result = match outcome {
             Ok(code) => self.read_result(code),

@@ -17,6 +17,7 @@ mod host;
 mod instance;
 mod limits;
 mod module;
+mod parked;
 pub mod plain;
 mod state;
 pub mod text;

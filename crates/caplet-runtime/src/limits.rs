@@ -18,8 +18,8 @@ pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 << 20;
 
 /// Wall-clock time one waPC call (including its host calls) may take.
 ///
-/// Default: 5 s. When hit: the guest is interrupted at the next epoch tick (or, while it waits
-/// in a host call, the call future is dropped), the call fails with
+/// Default: 5 s. When hit: at the next epoch tick the guest is interrupted (or, while it waits
+/// in a host call, the wait ends and the host call's future is dropped), the call fails with
 /// [`crate::CallError::Deadline`] and the instance is discarded. Change:
 /// [`Limits::call_deadline`], `caplet call --deadline-ms`.
 pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(5);

@@ -211,11 +211,12 @@ impl ActorModule {
     async fn start_instance(&self) -> Result<WarmInstance, CallError> {
         let inner = &self.inner;
         let engine_limits = inner.runtime.limits();
-        let state = GuestState::new(
+        let mut state = GuestState::new(
             inner.name.clone(),
             inner.limits,
             engine_limits.max_table_elements,
         );
+        state.parked = Some(inner.runtime.inner.parked.slot());
         WarmInstance::start(&inner.pre, state, engine_limits.max_instances).await
     }
 

@@ -10,6 +10,7 @@ use wasmtime::{Memory, ResourceLimiter};
 
 use crate::host::HostCallHandler;
 use crate::limits::Limits;
+use crate::parked::SlotHandle;
 use crate::text::LineBudget;
 
 /// Store data for one instance.
@@ -39,6 +40,9 @@ pub(crate) struct GuestState {
     pub deadline: Option<Instant>,
     /// Set when a host call was cut off at the deadline, so the trap reads as a deadline error.
     pub deadline_expired: bool,
+    /// Where a host call that waits registers its deadline with the epoch ticker; `None` for
+    /// plain modules, which make no host calls.
+    pub parked: Option<SlotHandle>,
     pub guard: MemoryGuard,
     /// `__console_log` rate limit of this instance ([`crate::MAX_CONSOLE_LINES_PER_SECOND`]).
     pub console: LineBudget,
@@ -62,6 +66,7 @@ impl GuestState {
             host: None,
             deadline: None,
             deadline_expired: false,
+            parked: None,
             guard: MemoryGuard {
                 max_memory_bytes: limits.max_memory_bytes,
                 max_table_elements,
