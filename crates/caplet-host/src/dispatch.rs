@@ -29,6 +29,10 @@ pub(crate) async fn invoke(
     parent: Option<Arc<CallContext>>,
 ) -> Result<Vec<u8>, DispatchError> {
     let breaker_config = host.config.breaker;
+    // The context owns the entry and the version for the call; everything below borrows them
+    // from it (each clone of a shared `Arc` is a write to a cache line all workers share).
+    let context = CallContext::new(host.clone(), entry, parent);
+    let entry = &context.entry;
     let permit = match entry.breaker.admit(&breaker_config) {
         Ok(permit) => permit,
         Err(remaining) => {
@@ -39,10 +43,10 @@ pub(crate) async fn invoke(
             return Err(error);
         }
     };
-    let context = CallContext::new(host.clone(), entry.clone(), parent);
-    let module = context.version.module.clone();
     let started = Instant::now();
-    let result = module
+    let result = context
+        .version
+        .module
         .call(operation, payload, context.clone())
         .await
         .map_err(|error| classify(error, context.take_unavailable()));

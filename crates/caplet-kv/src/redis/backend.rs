@@ -21,9 +21,11 @@ use crate::backend::{Backend, KvResult};
 
 /// One Redis server as the provider uses it: a reconnecting multiplexed connection, the
 /// `host:port` shown in errors (never the URL, which may hold a password), and the URL it was
-/// made for (to find connections no binding uses any more).
-#[derive(Clone)]
-pub(super) struct Conn {
+/// made for (to find connections no binding uses any more). One `Arc`, so the clone a call
+/// takes from its binding is one reference count, not three.
+pub(super) type Conn = Arc<ConnInner>;
+
+pub(super) struct ConnInner {
     pub(super) manager: ConnectionManager,
     pub(super) addr: Arc<str>,
     pub(super) url: Arc<str>,

@@ -27,7 +27,7 @@ use crate::{
     REDIS_HEALTH_TIMEOUT, REDIS_RECONNECT_MAX_DELAY, REDIS_RECONNECT_MIN_DELAY,
     REDIS_RECONNECT_RETRIES, REDIS_RESPONSE_TIMEOUT, dispatch,
 };
-use backend::{Conn, RedisBackend};
+use backend::{Conn, ConnInner, RedisBackend};
 
 /// The implementation name, as inventories and manifests spell it.
 pub const IMPLEMENTATION: &str = "redis";
@@ -210,18 +210,23 @@ impl RedisKeyValue {
             ConnectionManager::new_lazy_with_config(client, self.settings.manager_config())
                 .map_err(|e| backend::map_error(&addr, "creating the connection", &e))?;
         tracing::debug!(redis = %addr, "redis key-value connection created (connects lazily)");
-        let conn = Conn {
+        let conn = Arc::new(ConnInner {
             manager,
             addr,
             url: url.clone(),
-        };
+        });
         connections.insert(url.clone(), conn.clone());
         Ok(conn)
     }
 
     /// Drops the connections no binding uses any more (the provider's own URL stays).
     fn release_unused_connections(&self) {
-        let mut in_use: Vec<Arc<str>> = self.bindings.values().into_iter().map(|c| c.url).collect();
+        let mut in_use: Vec<Arc<str>> = self
+            .bindings
+            .values()
+            .into_iter()
+            .map(|c| c.url.clone())
+            .collect();
         in_use.push(self.settings.url.clone());
         self.lock_connections()
             .retain(|url, _| in_use.iter().any(|used| used == url));
@@ -281,8 +286,12 @@ impl Provider for RedisKeyValue {
     fn health(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             self.check_open().map_err(|e| e.to_string())?;
-            let mut urls: Vec<Arc<str>> =
-                self.bindings.values().into_iter().map(|c| c.url).collect();
+            let mut urls: Vec<Arc<str>> = self
+                .bindings
+                .values()
+                .into_iter()
+                .map(|c| c.url.clone())
+                .collect();
             if urls.is_empty() {
                 urls.push(self.settings.url.clone());
             }
