@@ -26,13 +26,13 @@ pub(crate) fn decode_request(bytes: &[u8]) -> Option<HttpRequest> {
     let fields = r.map_len()?;
     let (mut method, mut path, mut query, mut header, mut body) = (None, None, None, None, None);
     for _ in 0..fields {
-        match r.str()? {
-            "method" => set_once(&mut method, r.str()?.to_owned())?,
-            "path" => set_once(&mut path, r.str()?.to_owned())?,
-            "queryString" => set_once(&mut query, r.str()?.to_owned())?,
-            "header" => set_once(&mut header, r.headers()?)?,
-            "body" => set_once(&mut body, r.bin()?.to_vec())?,
-            _ => r.skip(0)?,
+        match r.key()? {
+            b"method" => set_once(&mut method, r.str()?.to_owned())?,
+            b"path" => set_once(&mut path, r.str()?.to_owned())?,
+            b"queryString" => set_once(&mut query, r.str()?.to_owned())?,
+            b"header" => set_once(&mut header, r.headers()?)?,
+            b"body" => set_once(&mut body, r.bin()?.to_vec())?,
+            other => r.skip_field(other)?,
         }
     }
     r.finished()?;
@@ -51,11 +51,11 @@ pub(crate) fn decode_response(bytes: &[u8]) -> Option<HttpResponse> {
     let fields = r.map_len()?;
     let (mut status, mut header, mut body) = (None, None, None);
     for _ in 0..fields {
-        match r.str()? {
-            "statusCode" => set_once(&mut status, u16::try_from(r.uint()?).ok()?)?,
-            "header" => set_once(&mut header, r.headers()?)?,
-            "body" => set_once(&mut body, r.bin()?.to_vec())?,
-            _ => r.skip(0)?,
+        match r.key()? {
+            b"statusCode" => set_once(&mut status, u16::try_from(r.uint()?).ok()?)?,
+            b"header" => set_once(&mut header, r.headers()?)?,
+            b"body" => set_once(&mut body, r.bin()?.to_vec())?,
+            other => r.skip_field(other)?,
         }
     }
     r.finished()?;
@@ -78,11 +78,11 @@ pub(crate) fn read_response<'a>(
     let fields = r.map_len()?;
     let (mut status, mut headers, mut body) = (None, None, None);
     for _ in 0..fields {
-        match r.str()? {
-            "statusCode" => set_once(&mut status, u16::try_from(r.uint()?).ok()?)?,
-            "header" => set_once(&mut headers, r.headers_each(&mut header)?)?,
-            "body" => set_once(&mut body, r.bin()?)?,
-            _ => r.skip(0)?,
+        match r.key()? {
+            b"statusCode" => set_once(&mut status, u16::try_from(r.uint()?).ok()?)?,
+            b"header" => set_once(&mut headers, r.headers_each(&mut header)?)?,
+            b"body" => set_once(&mut body, r.bin()?)?,
+            other => r.skip_field(other)?,
         }
     }
     r.finished()?;
@@ -192,6 +192,23 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.str_bytes()?).ok()
+    }
+
+    /// A map key's bytes, not yet validated: the field names matched against it are ASCII, so
+    /// a match proves it valid, and any other key goes to [`Reader::skip_field`].
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.str_bytes()
+    }
+
+    /// Skips the value of an unknown field, whose key must still be valid UTF-8 (as
+    /// [`Reader::str`] requires of every key).
+    fn skip_field(&mut self, key: &[u8]) -> Option<()> {
+        std::str::from_utf8(key).ok()?;
+        self.skip(0)
+    }
+
+    fn str_bytes(&mut self) -> Option<&'a [u8]> {
         let len = match self.byte()? {
             m @ 0xa0..=0xbf => usize::from(m & 0x1f),
             0xd9 => self.len(1)?,
@@ -199,7 +216,7 @@ impl<'a> Reader<'a> {
             0xdb => self.len(4)?,
             _ => return None,
         };
-        std::str::from_utf8(self.take(len)?).ok()
+        self.take(len)
     }
 
     fn bin(&mut self) -> Option<&'a [u8]> {
@@ -451,6 +468,21 @@ mod tests {
         trailing.push(0xc0);
         assert_eq!(decode_request(&trailing), None);
         agree(&trailing);
+        // An unknown key that is not UTF-8: the fast path does not skip it, rmp-serde decides.
+        let mut bad_key = map_starting(3, &[("method", "GET"), ("path", "/")]);
+        rmp::encode::write_str_len(&mut bad_key, 2).unwrap();
+        bad_key.extend_from_slice(&[0xff, 0xfe]);
+        rmp::encode::write_uint(&mut bad_key, 1).unwrap();
+        assert_eq!(decode_request(&bad_key), None);
+        agree(&bad_key);
+        let mut bad_key = crate::encode(&response(200, &[], b"")).unwrap();
+        bad_key[0] += 1; // one more field
+        rmp::encode::write_str_len(&mut bad_key, 1).unwrap();
+        bad_key.push(0xc3);
+        rmp::encode::write_nil(&mut bad_key).unwrap();
+        assert_eq!(decode_response(&bad_key), None);
+        assert_eq!(read_response(&bad_key, |_, _| {}), None);
+        agree(&bad_key);
     }
 
     #[test]
