@@ -50,10 +50,18 @@ fn read_and_dispatch(
     op_len: i32,
     msg_len: i32,
 ) -> Result<Vec<u8>, GuestError> {
-    let mut operation = host_filled(length(op_len, "operation")?, "guest call operation")?;
-    let mut payload = host_filled(length(msg_len, "payload")?, "guest call payload")?;
-    abi.read_request(&mut operation, &mut payload);
-    registry.dispatch(&operation, &payload)
+    let op_len = length(op_len, "operation")?;
+    let msg_len = length(msg_len, "payload")?;
+    // One buffer for both: the operation first, the payload after it.
+    let total = op_len
+        .checked_add(msg_len)
+        .ok_or_else(|| GuestError::InvalidRequest {
+            reason: format!("the host announced {op_len} + {msg_len} bytes"),
+        })?;
+    let mut request = host_filled(total, "guest call request")?;
+    let (operation, payload) = request.split_at_mut(op_len);
+    abi.read_request(operation, payload);
+    registry.dispatch(operation, payload)
 }
 
 fn length(announced: i32, what: &str) -> Result<usize, GuestError> {
