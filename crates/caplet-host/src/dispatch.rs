@@ -47,7 +47,7 @@ pub(crate) async fn invoke(
     let result = context
         .version
         .module
-        .call(operation, payload, context.clone())
+        .call_at(started, operation, payload, context.clone())
         .await
         .map_err(|error| classify(error, context.take_unavailable()));
     let outcome = Outcome::of(&result);

@@ -76,10 +76,11 @@ impl WarmInstance {
         Ok(Self { store, guest_call })
     }
 
-    /// Runs one waPC call. On `Err`, [`CallError::instance_reusable`] says whether this instance
-    /// may serve again.
+    /// Runs one waPC call, its deadline counted from `started`. On `Err`,
+    /// [`CallError::instance_reusable`] says whether this instance may serve again.
     pub async fn call(
         &mut self,
+        started: Instant,
         operation: &str,
         payload: &[u8],
         host: Arc<dyn HostCallHandler>,
@@ -87,7 +88,7 @@ impl WarmInstance {
         let deadline = self.store.data().limits.call_deadline;
         let state = self.store.data_mut();
         state.begin(operation, payload, host);
-        state.deadline = Some(Instant::now() + deadline);
+        state.deadline = Some(started + deadline);
         self.store.set_epoch_deadline(1);
         let args = (len_i32(operation.len()), len_i32(payload.len()));
         // No timer wraps the call: guest code is stopped by the epoch callback, and the time a

@@ -6,6 +6,7 @@
 //! Calls then take a warm instance from the module's pool, or instantiate a fresh one.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use wasmtime::{ExternType, FuncType, InstancePre, Module, ValType};
@@ -167,6 +168,20 @@ impl ActorModule {
         payload: &[u8],
         host: Arc<dyn HostCallHandler>,
     ) -> Result<Vec<u8>, CallError> {
+        self.call_at(Instant::now(), operation, payload, host).await
+    }
+
+    /// [`ActorModule::call`] for a caller that has just read the clock: the call's deadline
+    /// counts from `started` (when a warm instance is ready; a call that has to start a fresh
+    /// one counts from when it is ready). The host times each call for its metrics anyway, and
+    /// a clock read is a visible share of a warm call.
+    pub async fn call_at(
+        &self,
+        started: Instant,
+        operation: &str,
+        payload: &[u8],
+        host: Arc<dyn HostCallHandler>,
+    ) -> Result<Vec<u8>, CallError> {
         let limit = self.inner.limits.max_payload_bytes;
         if payload.len() > limit {
             return Err(CallError::PayloadTooLarge {
@@ -180,13 +195,13 @@ impl ActorModule {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        let mut instance = match idle {
-            Some(instance) => instance,
+        let (mut instance, started) = match idle {
+            Some(instance) => (instance, started),
             // Boxed: instantiation's state machine is large and only this cold path needs it,
             // so the future of every warm call stays small.
-            None => Box::pin(self.start_instance()).await?,
+            None => (Box::pin(self.start_instance()).await?, Instant::now()),
         };
-        let result = instance.call(operation, payload, host).await;
+        let result = instance.call(started, operation, payload, host).await;
         let reusable = match &result {
             Ok(_) => true,
             Err(error) => error.instance_reusable(),
@@ -205,7 +220,9 @@ impl ActorModule {
         host: Arc<dyn HostCallHandler>,
     ) -> Result<Vec<u8>, CallError> {
         let mut instance = self.start_instance().await?;
-        instance.call(operation, payload, host).await
+        instance
+            .call(Instant::now(), operation, payload, host)
+            .await
     }
 
     async fn start_instance(&self) -> Result<WarmInstance, CallError> {
