@@ -77,6 +77,7 @@ impl GuestState {
     }
 
     /// Clears all five waPC slots and installs the next invocation (wire-compat §1.3 step 1).
+    #[inline]
     pub fn begin(&mut self, operation: &str, payload: &[u8], host: Arc<dyn HostCallHandler>) {
         self.operation.clear();
         self.operation.push_str(operation);
@@ -93,6 +94,7 @@ impl GuestState {
     }
 
     /// Drops per-call references once the call is over, keeping buffers for reuse.
+    #[inline]
     pub fn finish(&mut self) {
         self.has_request = false;
         self.host = None;
