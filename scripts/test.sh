@@ -15,9 +15,15 @@ bash scripts/build-guests.sh
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path guests/Cargo.toml
+cargo fmt --all --check --manifest-path fuzz/Cargo.toml
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The fuzz targets are their own workspace (running them needs nightly and cargo-fuzz, see
+# fuzz/README.md); checking that they still compile catches an API change that breaks them.
+echo "==> cargo check (fuzz targets)"
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 
 echo "==> cargo test"
 cargo test --workspace --locked

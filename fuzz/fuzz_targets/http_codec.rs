@@ -21,10 +21,15 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(fast, slow, "HttpResponse decoders disagree");
     let mut headers = Vec::new();
     if let Some((status, body)) = HttpResponse::read_in_place(data, |n, v| headers.push((n, v))) {
-        let slow = slow.as_ref().expect("read in place, but rmp-serde refuses it");
+        let slow = slow
+            .as_ref()
+            .expect("read in place, but rmp-serde refuses it");
         assert_eq!(status, slow.status_code, "read in place: status differs");
         assert_eq!(body, slow.body.as_slice(), "read in place: body differs");
-        assert!(headers.iter().copied().eq(slow.header.iter()), "read in place: headers differ");
+        assert!(
+            headers.iter().copied().eq(slow.header.iter()),
+            "read in place: headers differ"
+        );
     }
     if let Some(response) = fast {
         assert_eq!(

@@ -141,11 +141,12 @@ async fn call_provider(provider: &dyn Provider, operation: String, payload: &[u8
     if provider.bind(link).await.is_err() {
         return;
     }
+    let caller = actor();
     let call = ProviderCall {
-        actor: actor(),
-        link_name: "default".to_string(),
-        operation,
-        payload: payload.to_vec(),
+        actor: &caller,
+        link_name: "default",
+        operation: &operation,
+        payload,
     };
     let _ = provider.handle(call).await;
     provider.shutdown().await;

@@ -81,7 +81,10 @@ const GUEST: &str = r#"
 struct Echo;
 
 impl HostCallHandler for Echo {
-    fn host_call(&self, call: HostCall) -> BoxFuture<'_, Result<Vec<u8>, HostCallError>> {
+    fn host_call<'a>(
+        &'a self,
+        call: HostCall<'a>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, HostCallError>> {
         Box::pin(async move {
             match call.payload.first() {
                 Some(b) if b % 2 == 1 => Err(HostCallError::Guest(format!(
@@ -89,7 +92,7 @@ impl HostCallHandler for Echo {
                     call.payload.len(),
                     call.namespace
                 ))),
-                _ => Ok(call.payload),
+                _ => Ok(call.payload.to_vec()),
             }
         })
     }
