@@ -179,10 +179,15 @@ async fn trap_storm_is_broken_by_the_circuit_and_logged_at_a_limited_rate() {
         "{} trap lines in {took:?}",
         trap_lines.len()
     );
-    assert!(
-        trap_lines.iter().any(|l| l.contains("more suppressed")),
-        "{trap_lines:?}"
-    );
+    // The suppressed count rides on the next line that gets through. The first 20 traps fall
+    // within one second, so that next line is the probe after the first open period: a run
+    // that ends before it (`CAPLET_D1_SECONDS` of 6 or less) has nothing more to show.
+    if duration > caplet_host::DEFAULT_BREAKER_OPEN + Duration::from_secs(1) {
+        assert!(
+            trap_lines.iter().any(|l| l.contains("more suppressed")),
+            "{trap_lines:?}"
+        );
+    }
     // The control: ≥ 99.9 % success at 50 rps.
     assert!(
         statuses.len() as u64 >= 45 * seconds,
