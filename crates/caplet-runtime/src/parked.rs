@@ -73,6 +73,10 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
+    // `waiting`, `armed` and `expired` change together under the `waiting` lock, so the ticker
+    // taking a due waker and the call disarming are ordered one way or the other: an expiry
+    // can never outlive the disarm and cut short the instance's next host call.
+
     fn arm(&self, deadline: Instant, waker: &Waker) {
         let mut waiting = lock(&self.waiting);
         match &mut *waiting {
@@ -83,9 +87,17 @@ impl Slot {
     }
 
     fn disarm(&self) {
-        self.armed.store(false, Ordering::Release);
-        self.expired.store(false, Ordering::Release);
-        let stale = lock(&self.waiting).take();
+        // Only the instance's own host call arms its slot, so a slot it finds unarmed has
+        // nothing to clear (the second disarm of a call, from its drop, takes no lock).
+        if !self.armed.load(Ordering::Acquire) {
+            return;
+        }
+        let stale = {
+            let mut waiting = lock(&self.waiting);
+            self.expired.store(false, Ordering::Release);
+            self.armed.store(false, Ordering::Release);
+            waiting.take()
+        };
         drop(stale); // outside the lock: dropping a waker may run code
     }
 
