@@ -219,14 +219,18 @@ impl RedisKeyValue {
         Ok(conn)
     }
 
-    /// Drops the connections no binding uses any more (the provider's own URL stays).
-    fn release_unused_connections(&self) {
-        let mut in_use: Vec<Arc<str>> = self
-            .bindings
+    /// The URL of every bound link's connection (repeats included).
+    fn bound_urls(&self) -> Vec<Arc<str>> {
+        self.bindings
             .values()
             .into_iter()
             .map(|c| c.url.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Drops the connections no binding uses any more (the provider's own URL stays).
+    fn release_unused_connections(&self) {
+        let mut in_use = self.bound_urls();
         in_use.push(self.settings.url.clone());
         self.lock_connections()
             .retain(|url, _| in_use.iter().any(|used| used == url));
@@ -286,12 +290,7 @@ impl Provider for RedisKeyValue {
     fn health(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             self.check_open().map_err(|e| e.to_string())?;
-            let mut urls: Vec<Arc<str>> = self
-                .bindings
-                .values()
-                .into_iter()
-                .map(|c| c.url.clone())
-                .collect();
+            let mut urls = self.bound_urls();
             if urls.is_empty() {
                 urls.push(self.settings.url.clone());
             }
