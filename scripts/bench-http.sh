@@ -13,6 +13,10 @@
 # as `caplet up --no-control` (the control API would take port 7171 and write a token under
 # ~/.caplet). Besides req/s and latency, the script reports the server's CPU time per request
 # (user + system, from /proc): on a shared machine it moves much less than req/s.
+# wrk, redis-server and both servers all run in this script's session, so with the kernel's
+# autogroup scheduling they share one CPU group; giving Redis or wrk a session of their own
+# (setsid) moves the Redis ratio between 0.75x and 0.89x on two cores (BENCHMARKS.md, ninth
+# round), so compare runs only with the same placement.
 #
 # Environment:
 #   DURATION      seconds measured per server (default 10)
