@@ -61,6 +61,10 @@ impl ParkedCalls {
 }
 
 /// One instance's parked host call, if it has one.
+///
+/// `waiting`, `armed` and `expired` change together under the `waiting` lock, so the ticker
+/// taking a due waker and the call disarming are ordered one way or the other: an expiry can
+/// never outlive the disarm and cut short the instance's next host call.
 #[derive(Default)]
 pub(crate) struct Slot {
     /// Whether a host call waits with a deadline: what the ticker checks first, without a lock.
@@ -73,10 +77,6 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    // `waiting`, `armed` and `expired` change together under the `waiting` lock, so the ticker
-    // taking a due waker and the call disarming are ordered one way or the other: an expiry
-    // can never outlive the disarm and cut short the instance's next host call.
-
     fn arm(&self, deadline: Instant, waker: &Waker) {
         let mut waiting = lock(&self.waiting);
         match &mut *waiting {
