@@ -12,7 +12,9 @@
 # counter read after the run must have grown by at least the requests wrk completed. Caplet runs
 # as `caplet up --no-control` (the control API would take port 7171 and write a token under
 # ~/.caplet). Besides req/s and latency, the script reports the server's CPU time per request
-# (user + system, from /proc): on a shared machine it moves much less than req/s.
+# (user + system, from /proc): on a shared machine it moves much less than req/s. It also
+# reports, for the same window, what wrk and Redis used per request and how much CPU stayed
+# idle, since on a small machine they share the server's cores.
 # wrk, redis-server and both servers all run in this script's session, so with the kernel's
 # autogroup scheduling they share one CPU group; giving Redis or wrk a session of their own
 # (setsid) moves the Redis ratio between 0.75x and 0.89x on two cores (BENCHMARKS.md, ninth
@@ -161,6 +163,18 @@ read_counter() {
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 CLOCK_TICKS="$(getconf CLK_TCK)"
 readonly CLOCK_TICKS
+# Redis's CPU ticks so far (0 when this run has no Redis).
+redis_ticks() { if [[ -n "${redis_pid:-}" ]]; then cpu_ticks "$redis_pid"; else echo 0; fi; }
+# Idle time of all CPUs so far, in clock ticks (idle + iowait of /proc/stat's `cpu` line).
+idle_ticks() { awk '/^cpu / { print $5 + $6 }' /proc/stat; }
+# Seconds of CPU (user + system) used by the children this shell has waited for, from a file
+# holding the output of bash's `times` (its second line; `times` must run in this shell, not
+# in a $(…) subshell, whose children are its own).
+children_seconds() {
+	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"
+}
+# Microseconds per request from a number of clock ticks and a request count.
+ticks_per_request() { awk -v t="$1" -v hz="$CLOCK_TICKS" -v n="$2" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'; }
 
 
 # run_one CASE SIDE: starts the server, checks, warms, measures, stops. Sets result_* globals.
@@ -205,10 +219,12 @@ run_one() {
 	warm_out="$dir/wrk-warmup.txt"
 	out="$dir/wrk.txt"
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >"$warm_out"
-	local ticks_before ticks_after
-	ticks_before="$(cpu_ticks "$pid")"
+	local ticks_before ticks_after redis_before redis_after idle_before idle_after
+	ticks_before="$(cpu_ticks "$pid")" redis_before="$(redis_ticks)" idle_before="$(idle_ticks)"
+	times >"$dir/times-before"
 	wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" >"$out"
-	ticks_after="$(cpu_ticks "$pid")"
+	times >"$dir/times-after"
+	ticks_after="$(cpu_ticks "$pid")" redis_after="$(redis_ticks)" idle_after="$(idle_ticks)"
 
 	local non2xx
 	for file in "$warm_out" "$out"; do
@@ -242,9 +258,15 @@ run_one() {
 	[[ -n "$result_rate" && -n "$result_p50" && -n "$result_p99" && -n "$completed" ]] ||
 		die "cannot read wrk's output $out"
 	# Server CPU per request: unlike req/s, it barely moves when other work shares the machine.
-	result_cpu="$(awk -v t=$((ticks_after - ticks_before)) -v hz="$CLOCK_TICKS" -v n="$completed" \
-		'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
-	say "$case ($side): $result_rate req/s, p50 $result_p50, p99 $result_p99, server CPU $result_cpu µs/req ($completed requests)"
+	result_cpu="$(ticks_per_request $((ticks_after - ticks_before)) "$completed")"
+	# Where the rest of the machine's CPU went in the same window: wrk (the only child waited
+	# for during it), Redis, and idle time. On a machine the three share, a server that costs
+	# more per request also makes wrk cost more per request (fewer answers per wake-up).
+	result_wrk="$(awk -v a="$(children_seconds "$dir/times-before")" -v b="$(children_seconds "$dir/times-after")" \
+		-v n="$completed" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
+	result_redis="$(ticks_per_request $((redis_after - redis_before)) "$completed")"
+	result_idle="$(ticks_per_request $((idle_after - idle_before)) "$completed")"
+	say "$case ($side): $result_rate req/s, p50 $result_p50, p99 $result_p99 ($completed requests); CPU µs/req: server $result_cpu, wrk $result_wrk, Redis $result_redis, idle $result_idle"
 }
 
 # --- run --------------------------------------------------------------------------------------
@@ -257,6 +279,7 @@ say "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after ${WARMUP}s of
 rows=()
 rows_more=()
 rows_rounds=()
+rows_split=()
 for case in $CASES; do
 	case "$case" in
 	hello) goal=0.7 ;;
@@ -265,6 +288,7 @@ for case in $CASES; do
 	*) die "unknown case '$case' (known: hello kvcounter-memory kvcounter-redis)" ;;
 	esac
 	ratios=() cpu_ratios=() c_rates=() n_rates=() c_cpus=() n_cpus=()
+	c_wrk=() n_wrk=() c_redis=() n_redis=() c_idle=() n_idle=()
 	for ((round = 1; round <= ROUNDS; round++)); do
 		# Alternate which side goes first, so a drift in the machine's speed hits both.
 		if ((round % 2)); then sides=(caplet native); else sides=(native caplet); fi
@@ -272,8 +296,10 @@ for case in $CASES; do
 			run_one "$case" "$side"
 			if [[ "$side" == caplet ]]; then
 				c_rate="$result_rate" c_p50="$result_p50" c_p99="$result_p99" c_cpu="$result_cpu"
+				c_wrk+=("$result_wrk") c_redis+=("$result_redis") c_idle+=("$result_idle")
 			else
 				n_rate="$result_rate" n_p50="$result_p50" n_p99="$result_p99" n_cpu="$result_cpu"
+				n_wrk+=("$result_wrk") n_redis+=("$result_redis") n_idle+=("$result_idle")
 			fi
 		done
 		ratio="$(ratio_of "$c_rate" "$n_rate")"
@@ -294,6 +320,8 @@ for case in $CASES; do
 	range="$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s–%s", lo, hi }')"
 	rows+=("| $case | $(median "${c_rates[@]}") | $(median "${n_rates[@]}") | ${ratio}× | ${range}× | $verdict |")
 	rows_more+=("| $case | $(median "${c_cpus[@]}") | $(median "${n_cpus[@]}") | $(median "${cpu_ratios[@]}")× |")
+	rows_split+=("| $case | caplet | $(median "${c_cpus[@]}") | $(median "${c_wrk[@]}") | $(median "${c_redis[@]}") | $(median "${c_idle[@]}") |")
+	rows_split+=("| $case | native | $(median "${n_cpus[@]}") | $(median "${n_wrk[@]}") | $(median "${n_redis[@]}") | $(median "${n_idle[@]}") |")
 done
 
 printf '\n| case | round | caplet req/s | native req/s | ratio | caplet p50 / p99 | native p50 / p99 | caplet CPU µs/req | native CPU µs/req | CPU ratio |\n'
@@ -306,3 +334,7 @@ printf '%s\n' "${rows[@]}"
 printf '\n| case | caplet CPU µs/req | native CPU µs/req | CPU ratio (median) |\n'
 printf '|---|---|---|---|\n'
 printf '%s\n' "${rows_more[@]}"
+printf '\nWhere the CPU went, µs per request (medians; all CPUs together, Redis 0.0 when not used):\n\n'
+printf '| case | side | server | wrk | Redis | idle |\n'
+printf '|---|---|---|---|---|---|\n'
+printf '%s\n' "${rows_split[@]}"
