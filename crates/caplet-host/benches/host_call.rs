@@ -10,6 +10,14 @@
 //! least any host must do for this actor. `hello_request` is the same for `guests/hello`
 //! (no host call), so the difference between the two cases is the host call.
 //!
+//! `kvcounter_2_workers` runs `kvcounter_request` on both cores at once: a two-worker tokio
+//! runtime with [`CALLERS`] tasks calling back to back, timed per call over the whole machine
+//! (wall time ÷ calls). Everything the workers share is then written from two cores: the
+//! actor's metrics, the in-flight count, reference counts, the idle-instance pool, the store.
+//! The baseline runs two threads, each with its own `wapc` host on one shared store. The
+//! single-threaded cases cannot show that traffic, and the HTTP benchmark cannot resolve it
+//! (BENCHMARKS.md, tenth round).
+//!
 //! Run: `scripts/build-guests.sh && cargo bench -p caplet-host --bench host_call`
 #![allow(
     clippy::unwrap_used,
@@ -40,6 +48,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const GROUP: &str = "host_call";
 const HANDLE_REQUEST: &str = "HttpServer.HandleRequest";
 
+/// Worker threads in the contended case (one per core of the project machine).
+const WORKERS: usize = 2;
+
+/// Tasks calling at once in the contended case: a few per worker, so neither runs dry.
+const CALLERS: u64 = 8;
+
 type HostCallback = Box<
     dyn Fn(
             u64,
@@ -52,9 +66,10 @@ type HostCallback = Box<
         + Sync,
 >;
 
-/// The baseline's host: `KeyValue.Increment` on a map, nothing else.
-fn counter_callback() -> HostCallback {
-    let store = Mutex::new(HashMap::<String, i64>::new());
+type Store = Arc<Mutex<HashMap<String, i64>>>;
+
+/// The baseline's host: `KeyValue.Increment` on `store`, nothing else.
+fn counter_callback(store: Store) -> HostCallback {
     Box::new(move |_, _binding, namespace, operation, payload| {
         if namespace != "wasmcloud:keyvalue" || operation != "KeyValue.Increment" {
             return Err(format!("{namespace} {operation} is not served").into());
@@ -67,12 +82,12 @@ fn counter_callback() -> HostCallback {
     })
 }
 
-fn wapc_host(module: &[u8]) -> WapcHost {
+fn wapc_host(module: &[u8], store: Store) -> WapcHost {
     let engine = WasmtimeEngineProviderBuilder::new()
         .module_bytes(module)
         .build()
         .unwrap();
-    WapcHost::new(Box::new(engine), Some(counter_callback())).unwrap()
+    WapcHost::new(Box::new(engine), Some(counter_callback(store))).unwrap()
 }
 
 /// A host trusting a fresh account, running kvcounter (linked to an in-memory store) and hello.
@@ -131,8 +146,8 @@ fn main() {
         .build()
         .unwrap();
     let host = tokio.block_on(caplet_host(&kvcounter, &hello));
-    let wapc_kvcounter = wapc_host(&kvcounter);
-    let wapc_hello = wapc_host(&hello);
+    let wapc_kvcounter = wapc_host(&kvcounter, Store::default());
+    let wapc_hello = wapc_host(&hello, Store::default());
 
     // Both sides answer the same: the first count, then hello's text.
     let ours = tokio
@@ -171,7 +186,86 @@ fn main() {
             b.iter(|| baseline.call(HANDLE_REQUEST, black_box(&request)).unwrap())
         });
     }
+    contended(&mut group, &kvcounter, &request);
     group.finish();
     criterion.final_summary();
-    print_ratios(GROUP, &["kvcounter_request", "hello_request"], "wapc 2.2");
+    print_ratios(
+        GROUP,
+        &["kvcounter_request", "hello_request", "kvcounter_2_workers"],
+        "wapc 2.2",
+    );
+}
+
+/// `kvcounter_2_workers`: see the module doc.
+fn contended(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    kvcounter: &[u8],
+    request: &[u8],
+) {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = tokio.block_on(caplet_host(kvcounter, &guest("hello")));
+    let request: Arc<[u8]> = request.into();
+    group.bench_function("kvcounter_2_workers/caplet", |b| {
+        b.iter_custom(|iters| {
+            tokio.block_on(async {
+                let per_caller = iters.div_ceil(CALLERS);
+                let start = Instant::now();
+                let callers: Vec<_> = (0..CALLERS)
+                    .map(|_| {
+                        let (host, request) = (host.clone(), request.clone());
+                        tokio::spawn(async move {
+                            for _ in 0..per_caller {
+                                let out = host
+                                    .call_actor("kvcounter", HANDLE_REQUEST, black_box(&request))
+                                    .await;
+                                black_box(out.unwrap());
+                            }
+                        })
+                    })
+                    .collect();
+                for caller in callers {
+                    caller.await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    // `WapcHost` is neither `Send` nor `Sync`: each thread builds its own and keeps it, and
+    // runs the number of calls it is sent.
+    let store = Store::default();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let workers: Vec<std::sync::mpsc::Sender<u64>> = (0..WORKERS)
+        .map(|_| {
+            let (tx, rx) = std::sync::mpsc::channel::<u64>();
+            let (module, store, done) = (kvcounter.to_vec(), store.clone(), done_tx.clone());
+            let request = request.clone();
+            std::thread::spawn(move || {
+                let host = wapc_host(&module, store);
+                for calls in rx {
+                    for _ in 0..calls {
+                        black_box(host.call(HANDLE_REQUEST, black_box(&request)).unwrap());
+                    }
+                    done.send(()).unwrap();
+                }
+            });
+            tx
+        })
+        .collect();
+    group.bench_function("kvcounter_2_workers/wapc", |b| {
+        b.iter_custom(|iters| {
+            let per_thread = iters.div_ceil(WORKERS as u64);
+            let start = Instant::now();
+            for worker in &workers {
+                worker.send(per_thread).unwrap();
+            }
+            for _ in &workers {
+                done_rx.recv().unwrap();
+            }
+            start.elapsed()
+        })
+    });
 }

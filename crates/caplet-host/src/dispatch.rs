@@ -83,7 +83,7 @@ pub(crate) struct InFlight<'a>(&'a HostInner);
 
 impl<'a> InFlight<'a> {
     pub(crate) fn enter(host: &'a HostInner) -> Self {
-        host.in_flight.fetch_add(1, Ordering::AcqRel);
+        host.in_flight.increment();
         Self(host)
     }
 }
@@ -91,12 +91,13 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         // Only a shutdown waits for the count to reach zero, and it sets `stopping` first: while
-        // the host runs, the last call out skips `notify_waiters`, which takes a lock that every
-        // worker would contend for. SeqCst on both sides (here and in `Host::shutdown`) means
-        // either this drop sees `stopping`, or the shutdown sees the count at zero.
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
-            && self.0.stopping.load(Ordering::SeqCst)
-        {
+        // the host runs, a call out neither sums the stripes nor calls `notify_waiters` (which
+        // takes a lock every worker would contend for). Everything is SeqCst, here and in
+        // `Host::shutdown`: if the shutdown's sum missed a decrement, that decrement comes after
+        // `stopping` was set, so the call that made the count zero sees `stopping`, sums to
+        // zero and wakes the shutdown.
+        self.0.in_flight.decrement();
+        if self.0.stopping.load(Ordering::SeqCst) && self.0.in_flight.sum() == 0 {
             self.0.idle.notify_waiters();
         }
     }

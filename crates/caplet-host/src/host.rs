@@ -4,7 +4,7 @@
 //! in flight, then closes every provider.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use caplet_provider_api::{
@@ -22,6 +22,7 @@ use crate::health::ActorHealth;
 use crate::links::LinkTable;
 use crate::policy::{ActorPolicy, Admission, PolicyAction, PolicyEngine};
 use crate::providers::ProviderTable;
+use crate::striped::StripedCount;
 use crate::{
     DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_LOG_LINES_PER_SECOND, DEFAULT_SHUTDOWN_GRACE, HostError,
 };
@@ -67,7 +68,8 @@ pub(crate) struct HostInner {
     pub(crate) actors: ActorTable,
     pub(crate) links: LinkTable,
     pub(crate) providers: ProviderTable,
-    pub(crate) in_flight: AtomicUsize,
+    /// External calls in flight, striped per thread (`striped`).
+    pub(crate) in_flight: StripedCount,
     pub(crate) idle: Notify,
     pub(crate) stopping: AtomicBool,
     /// The built-in logging provider, also in `providers`: told when an actor stops, so its
@@ -149,7 +151,7 @@ impl Host {
             actors: ActorTable::default(),
             links: LinkTable::default(),
             providers: ProviderTable::default(),
-            in_flight: AtomicUsize::new(0),
+            in_flight: StripedCount::default(),
             idle: Notify::new(),
             stopping: AtomicBool::new(false),
             logging: logging.clone(),
@@ -496,7 +498,7 @@ impl Host {
         let drained = tokio::time::timeout(grace, async {
             loop {
                 let notified = self.inner.idle.notified();
-                if self.inner.in_flight.load(Ordering::SeqCst) == 0 {
+                if self.inner.in_flight.sum() == 0 {
                     break;
                 }
                 notified.await;
@@ -505,7 +507,7 @@ impl Host {
         .await;
         let abandoned = match drained {
             Ok(()) => 0,
-            Err(_) => self.inner.in_flight.load(Ordering::Acquire),
+            Err(_) => self.inner.in_flight.sum(),
         };
         for ((contract, link_name), provider) in self.inner.providers.all() {
             provider.shutdown().await;

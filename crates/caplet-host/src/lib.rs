@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod policy;
 pub mod providers;
 pub mod router;
+mod striped;
 mod swap;
 
 pub use breaker::{
