@@ -16,6 +16,7 @@ use caplet_provider_api::DispatchError;
 
 use crate::actors::ActorEntry;
 use crate::host::ProviderStatus;
+use crate::striped::thread_stripe;
 use caplet_provider_api::snapshot::{FastMap, Snapshot};
 
 /// Most distinct operation names tracked per actor.
@@ -81,15 +82,25 @@ fn error_index(error: &DispatchError) -> usize {
     }
 }
 
-/// Counters of one (actor, operation). Buckets are stored per bucket (not cumulative) so a call
-/// touches one; the call count is their sum.
-struct OpMetrics {
+/// Stripes of counters per (actor, operation).
+///
+/// Default: 8. Every call adds to the counters of its operation from whichever worker runs it;
+/// with one set of counters those writes move one cache line between the cores on every call
+/// (BENCHMARKS.md, host_call, the two-worker case). Each thread adds to its own stripe instead
+/// (threads take stripes in turn, as in `striped.rs`), and a scrape sums them. Fixed at build
+/// time; each (actor, operation) takes `METRIC_STRIPES` × 256 bytes.
+pub const METRIC_STRIPES: usize = 8;
+
+/// One stripe of an operation's counters, on cache lines of its own. Buckets are stored per
+/// bucket (not cumulative) so a call touches one; the call count is their sum.
+#[repr(align(128))]
+struct OpStripe {
     buckets: [AtomicU64; BUCKETS + 1],
     sum_nanos: AtomicU64,
     errors: [AtomicU64; ERROR_KINDS.len()],
 }
 
-impl OpMetrics {
+impl OpStripe {
     fn new() -> Self {
         Self {
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -97,21 +108,64 @@ impl OpMetrics {
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
+}
+
+/// Counters of one (actor, operation), striped per thread.
+struct OpMetrics {
+    stripes: [OpStripe; METRIC_STRIPES],
+}
+
+impl OpMetrics {
+    fn new() -> Self {
+        Self {
+            stripes: std::array::from_fn(|_| OpStripe::new()),
+        }
+    }
 
     fn record(&self, elapsed: Duration, error: Option<&DispatchError>) {
+        let Some(stripe) = self.stripes.get(thread_stripe() % METRIC_STRIPES) else {
+            return;
+        };
         let bucket = CALL_DURATION_BUCKETS
             .iter()
             .position(|bound| elapsed <= *bound)
             .unwrap_or(BUCKETS);
-        if let Some(counter) = self.buckets.get(bucket) {
+        if let Some(counter) = stripe.buckets.get(bucket) {
             counter.fetch_add(1, Relaxed);
         }
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Relaxed);
-        if let Some(counter) = error.and_then(|e| self.errors.get(error_index(e))) {
+        stripe.sum_nanos.fetch_add(nanos, Relaxed);
+        if let Some(counter) = error.and_then(|e| stripe.errors.get(error_index(e))) {
             counter.fetch_add(1, Relaxed);
         }
     }
+
+    /// Calls that ended in bucket `index` (`BUCKETS` is `+Inf`).
+    fn bucket(&self, index: usize) -> u64 {
+        sum(self.stripes.iter().filter_map(|s| s.buckets.get(index)))
+    }
+
+    /// Calls that failed with the error kind `index` of `ERROR_KINDS`.
+    fn errors(&self, index: usize) -> u64 {
+        sum(self.stripes.iter().filter_map(|s| s.errors.get(index)))
+    }
+
+    /// Nanoseconds of all calls together.
+    fn sum_nanos(&self) -> u64 {
+        sum(self.stripes.iter().map(|s| &s.sum_nanos))
+    }
+
+    /// All calls.
+    fn count(&self) -> u64 {
+        sum(self.stripes.iter().flat_map(|s| &s.buckets))
+    }
+}
+
+/// The sum of `counters` (each read on its own: a scrape racing calls may miss the newest).
+fn sum<'a>(counters: impl Iterator<Item = &'a AtomicU64>) -> u64 {
+    counters
+        .map(|counter| counter.load(Relaxed))
+        .fold(0, u64::wrapping_add)
 }
 
 type OpMap = FastMap<Box<str>, Arc<OpMetrics>>;
@@ -191,7 +245,7 @@ pub(crate) fn render(actors: &[Arc<ActorEntry>], providers: &[ProviderStatus]) -
     );
     for (actor, _, ops) in &snapshots {
         for (op, metrics) in ops {
-            let count: u64 = metrics.buckets.iter().map(|b| b.load(Relaxed)).sum();
+            let count = metrics.count();
             let op = label(op);
             let _ = writeln!(
                 out,
@@ -208,8 +262,8 @@ pub(crate) fn render(actors: &[Arc<ActorEntry>], providers: &[ProviderStatus]) -
     for (actor, _, ops) in &snapshots {
         for (op, metrics) in ops {
             let op = label(op);
-            for (kind, counter) in ERROR_KINDS.iter().zip(&metrics.errors) {
-                let value = counter.load(Relaxed);
+            for (index, kind) in ERROR_KINDS.iter().enumerate() {
+                let value = metrics.errors(index);
                 if value > 0 {
                     let _ = writeln!(
                         out,
@@ -233,14 +287,14 @@ pub(crate) fn render(actors: &[Arc<ActorEntry>], providers: &[ProviderStatus]) -
                 .iter()
                 .map(|b| b.as_secs_f64().to_string());
             let bounds = bounds.chain(std::iter::once("+Inf".to_string()));
-            for (bound, counter) in bounds.zip(&metrics.buckets) {
-                cumulative = cumulative.saturating_add(counter.load(Relaxed));
+            for (index, bound) in bounds.enumerate() {
+                cumulative = cumulative.saturating_add(metrics.bucket(index));
                 let _ = writeln!(
                     out,
                     "caplet_actor_call_duration_seconds_bucket{{actor=\"{actor}\",operation=\"{op}\",le=\"{bound}\"}} {cumulative}"
                 );
             }
-            let sum = Duration::from_nanos(metrics.sum_nanos.load(Relaxed)).as_secs_f64();
+            let sum = Duration::from_nanos(metrics.sum_nanos()).as_secs_f64();
             let _ = writeln!(
                 out,
                 "caplet_actor_call_duration_seconds_sum{{actor=\"{actor}\",operation=\"{op}\"}} {sum}\n\
@@ -380,8 +434,7 @@ mod tests {
         let ops = metrics.ops.load();
         assert_eq!(ops.len(), MAX_OPERATIONS_PER_ACTOR + 1);
         let other = ops.get(OTHER_OPERATION).unwrap();
-        let count: u64 = other.buckets.iter().map(|b| b.load(Relaxed)).sum();
-        assert_eq!(count, 11);
+        assert_eq!(other.count(), 11);
     }
 
     #[test]
@@ -393,10 +446,33 @@ mod tests {
             Some(&DispatchError::Timeout(String::new())),
         );
         op.record(Duration::from_secs(60), None);
-        assert_eq!(op.buckets[0].load(Relaxed), 1);
-        assert_eq!(op.buckets[5].load(Relaxed), 1);
-        assert_eq!(op.buckets[BUCKETS].load(Relaxed), 1);
-        assert_eq!(op.errors[4].load(Relaxed), 1);
+        assert_eq!(op.bucket(0), 1);
+        assert_eq!(op.bucket(5), 1);
+        assert_eq!(op.bucket(BUCKETS), 1);
+        assert_eq!(op.errors(4), 1);
+        assert_eq!(op.count(), 3);
+        let total = Duration::from_micros(50) + Duration::from_millis(3) + Duration::from_secs(60);
+        assert_eq!(op.sum_nanos(), u64::try_from(total.as_nanos()).unwrap());
+    }
+
+    #[test]
+    fn calls_counted_on_many_threads_add_up() {
+        let op = Arc::new(OpMetrics::new());
+        let threads: Vec<_> = (0..METRIC_STRIPES * 2 + 1)
+            .map(|_| {
+                let op = Arc::clone(&op);
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        op.record(Duration::from_micros(300), None);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(op.bucket(2), (METRIC_STRIPES as u64 * 2 + 1) * 100);
+        assert_eq!(op.count(), (METRIC_STRIPES as u64 * 2 + 1) * 100);
     }
 
     #[test]

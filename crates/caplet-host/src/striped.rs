@@ -66,8 +66,8 @@ impl StripedCount {
     }
 }
 
-/// This thread's stripe index, taken in turn on the thread's first count.
-fn thread_stripe() -> usize {
+/// This thread's stripe index, below [`STRIPES`], taken in turn on the thread's first count.
+pub(crate) fn thread_stripe() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;

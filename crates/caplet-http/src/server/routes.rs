@@ -7,7 +7,12 @@ use std::sync::Arc;
 use caplet_provider_api::ActorRef;
 
 /// One link served by a listener.
+///
+/// Aligned to 128 bytes: every request clones and drops its `Arc` from whichever core runs it,
+/// and this keeps the fields each request reads off the cache line that reference count lives
+/// on.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Route {
     /// The actor that receives the requests.
     pub actor: ActorRef,
