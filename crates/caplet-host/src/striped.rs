@@ -9,7 +9,8 @@
 //!
 //! A call may start on one thread and end on another, so a stripe can go below zero; the sum
 //! is exact. Sums and changes are `SeqCst`, which shutdown's wake-up protocol relies on (see
-//! `dispatch::InFlight`).
+//! `dispatch::InFlight`). The call metrics pick their stripes with the same per-thread index
+//! (`thread_stripe`; `metrics::METRIC_STRIPES`).
 
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
