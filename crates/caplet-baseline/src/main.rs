@@ -193,7 +193,9 @@ async fn increment(store: &Store) -> Result<i64, redis::RedisError> {
         Store::Redis(manager) => {
             // ConnectionManager is a cheap handle onto one multiplexed connection.
             let mut manager = manager.clone();
-            redis::cmd("INCRBY")
+            // Sized up front, as caplet-kv's Redis provider builds its commands.
+            redis::Cmd::with_capacity(3, 32)
+                .arg("INCRBY")
                 .arg(COUNTER_KEY)
                 .arg(1)
                 .query_async(&mut manager)

@@ -1,7 +1,6 @@
 //! MessagePack encoding as every contract uses it: structs as maps keyed by field name.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// A message that could not be encoded or decoded; the text names the Rust type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,8 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WireError> {
 const ENCODE_INITIAL_CAPACITY: usize = 256;
 
 /// Decodes a MessagePack message; structs may be maps or arrays, unknown fields are ignored.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+/// `T` may borrow from `bytes` (`&str` fields): a receiver that only reads a key needs no copy.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, WireError> {
     rmp_serde::from_slice(bytes).map_err(|e| WireError {
         type_name: std::any::type_name::<T>(),
         reason: e.to_string(),

@@ -5,7 +5,7 @@ use caplet_wire::contracts::HTTP_CLIENT;
 use caplet_wire::httpclient::REQUEST;
 pub use caplet_wire::httpclient::{HttpRequest, HttpResponse};
 
-use super::{DEFAULT_LINK, call_for};
+use super::{DEFAULT_LINK, LinkName, call_for, link_name};
 use crate::error::GuestError;
 
 /// The HTTP client linked to this actor under the link name `"default"`.
@@ -22,7 +22,7 @@ pub fn http_client() -> HttpClient {
 /// The HTTP client linked to this actor under `link`.
 pub fn http_client_on(link: &str) -> HttpClient {
     HttpClient {
-        link: link.to_owned(),
+        link: link_name(link),
     }
 }
 
@@ -31,7 +31,7 @@ pub fn http_client_on(link: &str) -> HttpClient {
 /// [`GuestError::Decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpClient {
-    link: String,
+    link: LinkName,
 }
 
 impl HttpClient {

@@ -5,12 +5,9 @@
 //! structured data as JSON or any other text encoding.
 
 use caplet_wire::contracts::KEY_VALUE;
-use caplet_wire::keyvalue::{
-    self as wire, GetResponse, IncrementRequest, ListAddRequest, ListDelRequest, ListRangeRequest,
-    SetAddRequest, SetDelRequest, SetRequest,
-};
+use caplet_wire::keyvalue::{self as wire, GetResponse};
 
-use super::{DEFAULT_LINK, call, call_for};
+use super::{DEFAULT_LINK, LinkName, call, call_for, link_name};
 use crate::error::GuestError;
 
 /// The key-value store linked to this actor under the link name `"default"`.
@@ -26,7 +23,7 @@ pub fn kv() -> KeyValue {
 /// The key-value store linked to this actor under `link` (a manifest's `link_name`).
 pub fn kv_on(link: &str) -> KeyValue {
     KeyValue {
-        link: link.to_owned(),
+        link: link_name(link),
     }
 }
 
@@ -35,7 +32,7 @@ pub fn kv_on(link: &str) -> KeyValue {
 /// down, ...) or [`GuestError::Decode`] when the answer is not what the contract defines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
-    link: String,
+    link: LinkName,
 }
 
 impl KeyValue {
@@ -57,9 +54,9 @@ impl KeyValue {
 
     /// Stores `value` under `key`; it expires after `seconds` (0 means never).
     pub fn set_expiring(&self, key: &str, value: &str, seconds: u32) -> Result<(), GuestError> {
-        let request = SetRequest {
-            key: key.to_owned(),
-            value: value.to_owned(),
+        let request = out::Set {
+            key,
+            value,
             expires: seconds,
         };
         // `Set` has no output: whatever the provider answers is ignored.
@@ -79,18 +76,15 @@ impl KeyValue {
     /// Adds `by` (may be negative) to the number under `key`, atomically; a missing key counts
     /// from 0. Returns the new value.
     pub fn increment(&self, key: &str, by: i32) -> Result<i32, GuestError> {
-        let request = IncrementRequest {
-            key: key.to_owned(),
-            value: by,
-        };
+        let request = out::Increment { key, value: by };
         self.call_for(wire::INCREMENT, &request)
     }
 
     /// Appends `value` to the list `list`; returns the list's new length.
     pub fn list_add(&self, list: &str, value: &str) -> Result<u32, GuestError> {
-        let request = ListAddRequest {
-            list_name: list.to_owned(),
-            value: value.to_owned(),
+        let request = out::ListItem {
+            list_name: list,
+            value,
         };
         self.call_for(wire::LIST_ADD, &request)
     }
@@ -98,8 +92,8 @@ impl KeyValue {
     /// The values of `list` from `start` to `stop`, both inclusive; negative indexes count from
     /// the end (`list_range(name, 0, -1)` is the whole list).
     pub fn list_range(&self, list: &str, start: i32, stop: i32) -> Result<Vec<String>, GuestError> {
-        let request = ListRangeRequest {
-            list_name: list.to_owned(),
+        let request = out::ListRange {
+            list_name: list,
             start,
             stop,
         };
@@ -108,9 +102,9 @@ impl KeyValue {
 
     /// Removes every occurrence of `value` from `list`; true when one was removed.
     pub fn list_del(&self, list: &str, value: &str) -> Result<bool, GuestError> {
-        let request = ListDelRequest {
-            list_name: list.to_owned(),
-            value: value.to_owned(),
+        let request = out::ListItem {
+            list_name: list,
+            value,
         };
         self.call_for(wire::LIST_DEL, &request)
     }
@@ -122,18 +116,18 @@ impl KeyValue {
 
     /// Adds `value` to the set `set`; returns how many values were added (0 if already there).
     pub fn set_add(&self, set: &str, value: &str) -> Result<u32, GuestError> {
-        let request = SetAddRequest {
-            set_name: set.to_owned(),
-            value: value.to_owned(),
+        let request = out::SetItem {
+            set_name: set,
+            value,
         };
         self.call_for(wire::SET_ADD, &request)
     }
 
     /// Removes `value` from the set `set`; returns how many values were removed.
     pub fn set_del(&self, set: &str, value: &str) -> Result<u32, GuestError> {
-        let request = SetDelRequest {
-            set_name: set.to_owned(),
-            value: value.to_owned(),
+        let request = out::SetItem {
+            set_name: set,
+            value,
         };
         self.call_for(wire::SET_DEL, &request)
     }
@@ -164,5 +158,143 @@ impl KeyValue {
         O: serde::de::DeserializeOwned,
     {
         call_for(&self.link, KEY_VALUE, operation, input)
+    }
+}
+
+/// The requests as they go out, borrowing the caller's strings: the same MessagePack as the
+/// owned `caplet_wire::keyvalue` requests (field names and order; tested below), without
+/// copying a key or value first.
+mod out {
+    use serde::Serialize;
+
+    /// `SetRequest`.
+    #[derive(Serialize)]
+    pub(super) struct Set<'a> {
+        pub key: &'a str,
+        pub value: &'a str,
+        pub expires: u32,
+    }
+
+    /// `IncrementRequest`.
+    #[derive(Serialize)]
+    pub(super) struct Increment<'a> {
+        pub key: &'a str,
+        pub value: i32,
+    }
+
+    /// `ListAddRequest` and `ListDelRequest` (the same fields).
+    #[derive(Serialize)]
+    pub(super) struct ListItem<'a> {
+        #[serde(rename = "listName")]
+        pub list_name: &'a str,
+        pub value: &'a str,
+    }
+
+    /// `ListRangeRequest`.
+    #[derive(Serialize)]
+    pub(super) struct ListRange<'a> {
+        #[serde(rename = "listName")]
+        pub list_name: &'a str,
+        pub start: i32,
+        pub stop: i32,
+    }
+
+    /// `SetAddRequest` and `SetDelRequest` (the same fields).
+    #[derive(Serialize)]
+    pub(super) struct SetItem<'a> {
+        #[serde(rename = "setName")]
+        pub set_name: &'a str,
+        pub value: &'a str,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use caplet_wire::encode;
+        use caplet_wire::keyvalue as wire;
+
+        use super::*;
+
+        #[test]
+        fn borrowed_requests_encode_as_the_wire_types() {
+            let (key, value) = ("k\u{e9}y", "v");
+            assert_eq!(
+                encode(&Set {
+                    key,
+                    value,
+                    expires: 9,
+                })
+                .unwrap(),
+                encode(&wire::SetRequest {
+                    key: key.into(),
+                    value: value.into(),
+                    expires: 9,
+                })
+                .unwrap(),
+            );
+            assert_eq!(
+                encode(&Increment { key, value: -3 }).unwrap(),
+                encode(&wire::IncrementRequest {
+                    key: key.into(),
+                    value: -3,
+                })
+                .unwrap(),
+            );
+            let item = encode(&ListItem {
+                list_name: key,
+                value,
+            })
+            .unwrap();
+            assert_eq!(
+                item.clone(),
+                encode(&wire::ListAddRequest {
+                    list_name: key.into(),
+                    value: value.into(),
+                })
+                .unwrap(),
+            );
+            assert_eq!(
+                item,
+                encode(&wire::ListDelRequest {
+                    list_name: key.into(),
+                    value: value.into(),
+                })
+                .unwrap(),
+            );
+            assert_eq!(
+                encode(&ListRange {
+                    list_name: key,
+                    start: 1,
+                    stop: -1,
+                })
+                .unwrap(),
+                encode(&wire::ListRangeRequest {
+                    list_name: key.into(),
+                    start: 1,
+                    stop: -1,
+                })
+                .unwrap(),
+            );
+            let item = encode(&SetItem {
+                set_name: key,
+                value,
+            })
+            .unwrap();
+            assert_eq!(
+                item.clone(),
+                encode(&wire::SetAddRequest {
+                    set_name: key.into(),
+                    value: value.into(),
+                })
+                .unwrap(),
+            );
+            assert_eq!(
+                item,
+                encode(&wire::SetDelRequest {
+                    set_name: key.into(),
+                    value: value.into(),
+                })
+                .unwrap(),
+            );
+        }
     }
 }

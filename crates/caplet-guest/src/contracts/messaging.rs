@@ -11,7 +11,7 @@ use caplet_wire::contracts::MESSAGING;
 use caplet_wire::messaging::{self as wire, PubMessage, RequestMessage};
 pub use caplet_wire::messaging::{ReplyMessage, SubMessage};
 
-use super::{DEFAULT_LINK, call, call_for, decode_request};
+use super::{DEFAULT_LINK, LinkName, call, call_for, decode_request, link_name};
 use crate::error::{GuestError, HandlerResult};
 
 /// The messaging provider linked to this actor under the link name `"default"`.
@@ -27,7 +27,7 @@ pub fn msg() -> Messaging {
 /// The messaging provider linked to this actor under `link`.
 pub fn msg_on(link: &str) -> Messaging {
     Messaging {
-        link: link.to_owned(),
+        link: link_name(link),
     }
 }
 
@@ -35,7 +35,7 @@ pub fn msg_on(link: &str) -> Messaging {
 /// [`GuestError::Decode`] when a reply is not a `ReplyMessage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Messaging {
-    link: String,
+    link: LinkName,
 }
 
 impl Messaging {

@@ -16,6 +16,8 @@ pub mod numbergen;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -24,6 +26,18 @@ use crate::host::host_call;
 
 /// The link name clients use unless told otherwise (`kv()` rather than `kv_on("cache")`).
 pub const DEFAULT_LINK: &str = "default";
+
+/// A client's link name: the default one borrowed, so `kv()`, `msg()` and `http_client()`,
+/// made afresh on every request by most actors, allocate nothing.
+type LinkName = Cow<'static, str>;
+
+fn link_name(link: &str) -> LinkName {
+    if link == DEFAULT_LINK {
+        Cow::Borrowed(DEFAULT_LINK)
+    } else {
+        Cow::Owned(link.to_owned())
+    }
+}
 
 /// Encodes `input`, calls `operation` of `contract` through `link`, returns the raw answer.
 fn call<I: Serialize + ?Sized>(

@@ -36,10 +36,11 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
+    // `path` borrows the request's URI, not the table: only the route is kept past the look-up.
     let (route, path) = {
         let table = shared.routes.load();
         match table.find(parts.uri.path()) {
-            Some((route, path)) => (Arc::clone(route), path.to_owned()),
+            Some((route, path)) => (Arc::clone(route), path),
             None => return Ok(text(StatusCode::NOT_FOUND, "no route for this path")),
         }
     };
@@ -47,7 +48,7 @@ pub(crate) async fn handle(
         Ok(body) => body,
         Err(response) => return Ok(response),
     };
-    let payload = encode_request(&parts, &path, &body);
+    let payload = encode_request(&parts, path, &body);
     drop(body);
     let result = shared
         .dispatcher
