@@ -44,6 +44,10 @@ struct Entry {
 #[derive(Debug)]
 enum Value {
     Str(String),
+    /// A string that is the decimal text of this number, as an increment leaves it. Like
+    /// Redis's integer encoding: a counter is added to without parsing and printing its text
+    /// (and allocating a new one) under the lock; to an actor it is the same string.
+    Int(i64),
     List(VecDeque<String>),
     Set(BTreeSet<String>),
 }
@@ -51,7 +55,7 @@ enum Value {
 impl Value {
     fn kind(&self) -> &'static str {
         match self {
-            Self::Str(_) => "string",
+            Self::Str(_) | Self::Int(_) => "string",
             Self::List(_) => "list",
             Self::Set(_) => "set",
         }
@@ -62,6 +66,15 @@ impl Value {
 /// index when it has a deadline.
 fn base_size(key: &str, expiring: bool) -> usize {
     MEMORY_ENTRY_OVERHEAD_BYTES + key.len() * if expiring { 2 } else { 1 }
+}
+
+/// Bytes of the decimal text of `n` (what `n.to_string().len()` would be).
+fn decimal_len(n: i64) -> usize {
+    let digits = n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1);
+    digits + usize::from(n < 0)
 }
 
 fn item_size(item: &str) -> usize {
@@ -183,6 +196,7 @@ impl Inner {
         match self.entries.get(key).map(|e| &e.value) {
             None => Ok(None),
             Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(Value::Int(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(wrong_type(key, other, "string")),
         }
     }
@@ -202,6 +216,7 @@ impl Inner {
     fn incr(&mut self, key: &str, by: i64) -> KvResult<i64> {
         let current = match self.entries.get(key).map(|e| &e.value) {
             None => 0,
+            Some(Value::Int(n)) => *n,
             Some(Value::Str(text)) => text.parse::<i64>().map_err(|_| {
                 ProviderError::Failed(format!(
                     "key \"{}\" holds \"{}\", not an integer; increment works only on decimal \
@@ -219,22 +234,22 @@ impl Inner {
                 show(key)
             ))
         })?;
-        let text = next.to_string();
+        let text_len = decimal_len(next);
         match self.entries.get(key) {
             Some(entry) => {
                 let old = entry.size;
-                let new = base_size(key, entry.expires_at.is_some()) + text.len();
+                let new = base_size(key, entry.expires_at.is_some()) + text_len;
                 self.reserve(key, old, new)?;
                 self.recharge(old, new);
                 if let Some(entry) = self.entries.get_mut(key) {
-                    entry.value = Value::Str(text);
+                    entry.value = Value::Int(next);
                     entry.size = new;
                 }
             }
             None => {
-                let size = base_size(key, false) + text.len();
+                let size = base_size(key, false) + text_len;
                 self.reserve(key, 0, size)?;
-                self.insert(key, Value::Str(text), None, size);
+                self.insert(key, Value::Int(next), None, size);
             }
         }
         Ok(next)

@@ -222,6 +222,25 @@ async fn accounting_returns_to_zero() {
     assert_eq!(provider.used_bytes(), 0);
 }
 
+/// A counter is kept as a number (`Value::Int`) but charged as its decimal text, exactly as
+/// the same text stored with `Set` is, across sign changes and digit counts.
+#[tokio::test]
+async fn counters_are_charged_as_their_text() {
+    let counter = provider(&[]).await;
+    let text = provider(&[]).await;
+    let mut value = 0i64;
+    for by in [7, 93, -1_100, -999_000, 5_000_000, i32::MIN, i32::MAX] {
+        let incr = kv::IncrementRequest {
+            key: "n".into(),
+            value: by,
+        };
+        call(&counter, kv::INCREMENT, &incr).await.unwrap();
+        value += i64::from(by);
+        set(&text, "n", &value.to_string(), 0).await.unwrap();
+        assert_eq!(counter.used_bytes(), text.used_bytes(), "at {value}");
+    }
+}
+
 #[tokio::test]
 async fn max_value_bytes_is_configurable() {
     let provider = provider(&[("max_value_bytes", "10")]).await;

@@ -190,6 +190,10 @@ pub async fn increment_group(kv: &Kv) {
     assert_eq!(kv.incr("n", 5).await.unwrap(), 5);
     assert_eq!(kv.incr("n", -7).await.unwrap(), -2);
     assert_eq!(kv.get("n").await.value, "-2");
+    // A counter is a string to every other operation.
+    assert_failed(kv.list_add("n", "x").await, "WRONGTYPE");
+    assert_failed(kv.set_add("n", "x").await, "WRONGTYPE");
+    assert_eq!(kv.incr("n", 0).await.unwrap(), -2);
     kv.set("n", "40").await;
     assert_eq!(kv.incr("n", 2).await.unwrap(), 42);
     kv.set("word", "forty-two").await;
