@@ -5,7 +5,7 @@
 //! they accept, what they answer or how their errors read.
 
 use caplet_provider_api::ProviderError;
-use caplet_wire::keyvalue::{self as kv, legacy};
+use caplet_wire::keyvalue::{self as kv, borrowed, legacy};
 use serde::{Deserialize, Serialize};
 
 use crate::MAX_KEY_BYTES;
@@ -65,10 +65,10 @@ pub(crate) async fn dispatch<B: Backend>(
             op.encode(&get_response(backend.get(key).await.ctx(&op)?))
         }
         kv::SET => {
-            let req: kv::SetRequest = op.decode(payload, "a SetRequest")?;
-            op.check_write(&req.key, &req.value)?;
+            let req: borrowed::SetRequest = op.decode(payload, "a SetRequest")?;
+            op.check_write(req.key, req.value)?;
             backend
-                .set(&req.key, &req.value, req.expires)
+                .set(req.key, req.value, req.expires)
                 .await
                 .ctx(&op)?;
             Ok(Vec::new())
@@ -79,7 +79,7 @@ pub(crate) async fn dispatch<B: Backend>(
             op.encode(&backend.del(key).await.ctx(&op)?)
         }
         kv::INCREMENT => {
-            let req: IncrementRef = op.decode(payload, "an IncrementRequest")?;
+            let req: borrowed::IncrementRequest = op.decode(payload, "an IncrementRequest")?;
             op.check_key(req.key)?;
             let value = backend.incr(req.key, i64::from(req.value)).await.ctx(&op)?;
             op.encode(&op.to_i32(req.key, value)?)
@@ -90,47 +90,41 @@ pub(crate) async fn dispatch<B: Backend>(
             op.encode(&backend.exists(key).await.ctx(&op)?)
         }
         kv::LIST_ADD => {
-            let req: kv::ListAddRequest = op.decode(payload, "a ListAddRequest")?;
-            op.check_write(&req.list_name, &req.value)?;
-            let length = backend
-                .list_push(&req.list_name, &req.value)
-                .await
-                .ctx(&op)?;
+            let req: borrowed::ListItemRequest = op.decode(payload, "a ListAddRequest")?;
+            op.check_write(req.list_name, req.value)?;
+            let length = backend.list_push(req.list_name, req.value).await.ctx(&op)?;
             op.encode(&saturate_u32(length))
         }
         kv::LIST_DEL => {
-            let req: kv::ListDelRequest = op.decode(payload, "a ListDelRequest")?;
-            op.check_key(&req.list_name)?;
+            let req: borrowed::ListItemRequest = op.decode(payload, "a ListDelRequest")?;
+            op.check_key(req.list_name)?;
             let (removed, _) = backend
-                .list_remove(&req.list_name, &req.value)
+                .list_remove(req.list_name, req.value)
                 .await
                 .ctx(&op)?;
             op.encode(&(removed > 0))
         }
         kv::LIST_RANGE => {
-            let req: kv::ListRangeRequest = op.decode(payload, "a ListRangeRequest")?;
-            op.check_key(&req.list_name)?;
+            let req: borrowed::ListRangeRequest = op.decode(payload, "a ListRangeRequest")?;
+            op.check_key(req.list_name)?;
             let (start, stop) = (i64::from(req.start), i64::from(req.stop));
             op.encode(
                 &backend
-                    .list_range(&req.list_name, start, stop)
+                    .list_range(req.list_name, start, stop)
                     .await
                     .ctx(&op)?,
             )
         }
         kv::SET_ADD => {
-            let req: kv::SetAddRequest = op.decode(payload, "a SetAddRequest")?;
-            op.check_write(&req.set_name, &req.value)?;
-            let (added, _) = backend.set_add(&req.set_name, &req.value).await.ctx(&op)?;
+            let req: borrowed::SetItemRequest = op.decode(payload, "a SetAddRequest")?;
+            op.check_write(req.set_name, req.value)?;
+            let (added, _) = backend.set_add(req.set_name, req.value).await.ctx(&op)?;
             op.encode(&saturate_u32(added))
         }
         kv::SET_DEL => {
-            let req: kv::SetDelRequest = op.decode(payload, "a SetDelRequest")?;
-            op.check_key(&req.set_name)?;
-            let (removed, _) = backend
-                .set_remove(&req.set_name, &req.value)
-                .await
-                .ctx(&op)?;
+            let req: borrowed::SetItemRequest = op.decode(payload, "a SetDelRequest")?;
+            op.check_key(req.set_name)?;
+            let (removed, _) = backend.set_remove(req.set_name, req.value).await.ctx(&op)?;
             op.encode(&saturate_u32(removed))
         }
         kv::SET_UNION | kv::SET_INTERSECTION => {
@@ -304,14 +298,6 @@ impl<T> Context<T> for Result<T, ProviderError> {
             }
         })
     }
-}
-
-/// `kv::IncrementRequest` with the key borrowed from the payload: the hottest operation (a
-/// counter per request) then copies nothing before the backend call.
-#[derive(Deserialize)]
-struct IncrementRef<'p> {
-    key: &'p str,
-    value: i32,
 }
 
 /// The operation being served, for decoding, limit checks and error texts.

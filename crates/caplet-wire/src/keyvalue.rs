@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod borrowed;
+
 /// `KeyValue.Get`: input the key (string), output [`GetResponse`].
 pub const GET: &str = "KeyValue.Get";
 /// `KeyValue.Set`: input [`SetRequest`], no output.

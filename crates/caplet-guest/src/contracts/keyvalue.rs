@@ -5,7 +5,7 @@
 //! structured data as JSON or any other text encoding.
 
 use caplet_wire::contracts::KEY_VALUE;
-use caplet_wire::keyvalue::{self as wire, GetResponse};
+use caplet_wire::keyvalue::{self as wire, GetResponse, borrowed};
 
 use super::{DEFAULT_LINK, LinkName, call, call_for, link_name};
 use crate::error::GuestError;
@@ -54,7 +54,7 @@ impl KeyValue {
 
     /// Stores `value` under `key`; it expires after `seconds` (0 means never).
     pub fn set_expiring(&self, key: &str, value: &str, seconds: u32) -> Result<(), GuestError> {
-        let request = out::Set {
+        let request = borrowed::SetRequest {
             key,
             value,
             expires: seconds,
@@ -76,13 +76,13 @@ impl KeyValue {
     /// Adds `by` (may be negative) to the number under `key`, atomically; a missing key counts
     /// from 0. Returns the new value.
     pub fn increment(&self, key: &str, by: i32) -> Result<i32, GuestError> {
-        let request = out::Increment { key, value: by };
+        let request = borrowed::IncrementRequest { key, value: by };
         self.call_for(wire::INCREMENT, &request)
     }
 
     /// Appends `value` to the list `list`; returns the list's new length.
     pub fn list_add(&self, list: &str, value: &str) -> Result<u32, GuestError> {
-        let request = out::ListItem {
+        let request = borrowed::ListItemRequest {
             list_name: list,
             value,
         };
@@ -92,7 +92,7 @@ impl KeyValue {
     /// The values of `list` from `start` to `stop`, both inclusive; negative indexes count from
     /// the end (`list_range(name, 0, -1)` is the whole list).
     pub fn list_range(&self, list: &str, start: i32, stop: i32) -> Result<Vec<String>, GuestError> {
-        let request = out::ListRange {
+        let request = borrowed::ListRangeRequest {
             list_name: list,
             start,
             stop,
@@ -102,7 +102,7 @@ impl KeyValue {
 
     /// Removes every occurrence of `value` from `list`; true when one was removed.
     pub fn list_del(&self, list: &str, value: &str) -> Result<bool, GuestError> {
-        let request = out::ListItem {
+        let request = borrowed::ListItemRequest {
             list_name: list,
             value,
         };
@@ -116,7 +116,7 @@ impl KeyValue {
 
     /// Adds `value` to the set `set`; returns how many values were added (0 if already there).
     pub fn set_add(&self, set: &str, value: &str) -> Result<u32, GuestError> {
-        let request = out::SetItem {
+        let request = borrowed::SetItemRequest {
             set_name: set,
             value,
         };
@@ -125,7 +125,7 @@ impl KeyValue {
 
     /// Removes `value` from the set `set`; returns how many values were removed.
     pub fn set_del(&self, set: &str, value: &str) -> Result<u32, GuestError> {
-        let request = out::SetItem {
+        let request = borrowed::SetItemRequest {
             set_name: set,
             value,
         };
@@ -158,143 +158,5 @@ impl KeyValue {
         O: serde::de::DeserializeOwned,
     {
         call_for(&self.link, KEY_VALUE, operation, input)
-    }
-}
-
-/// The requests as they go out, borrowing the caller's strings: the same MessagePack as the
-/// owned `caplet_wire::keyvalue` requests (field names and order; tested below), without
-/// copying a key or value first.
-mod out {
-    use serde::Serialize;
-
-    /// `SetRequest`.
-    #[derive(Serialize)]
-    pub(super) struct Set<'a> {
-        pub key: &'a str,
-        pub value: &'a str,
-        pub expires: u32,
-    }
-
-    /// `IncrementRequest`.
-    #[derive(Serialize)]
-    pub(super) struct Increment<'a> {
-        pub key: &'a str,
-        pub value: i32,
-    }
-
-    /// `ListAddRequest` and `ListDelRequest` (the same fields).
-    #[derive(Serialize)]
-    pub(super) struct ListItem<'a> {
-        #[serde(rename = "listName")]
-        pub list_name: &'a str,
-        pub value: &'a str,
-    }
-
-    /// `ListRangeRequest`.
-    #[derive(Serialize)]
-    pub(super) struct ListRange<'a> {
-        #[serde(rename = "listName")]
-        pub list_name: &'a str,
-        pub start: i32,
-        pub stop: i32,
-    }
-
-    /// `SetAddRequest` and `SetDelRequest` (the same fields).
-    #[derive(Serialize)]
-    pub(super) struct SetItem<'a> {
-        #[serde(rename = "setName")]
-        pub set_name: &'a str,
-        pub value: &'a str,
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use caplet_wire::encode;
-        use caplet_wire::keyvalue as wire;
-
-        use super::*;
-
-        #[test]
-        fn borrowed_requests_encode_as_the_wire_types() {
-            let (key, value) = ("k\u{e9}y", "v");
-            assert_eq!(
-                encode(&Set {
-                    key,
-                    value,
-                    expires: 9,
-                })
-                .unwrap(),
-                encode(&wire::SetRequest {
-                    key: key.into(),
-                    value: value.into(),
-                    expires: 9,
-                })
-                .unwrap(),
-            );
-            assert_eq!(
-                encode(&Increment { key, value: -3 }).unwrap(),
-                encode(&wire::IncrementRequest {
-                    key: key.into(),
-                    value: -3,
-                })
-                .unwrap(),
-            );
-            let item = encode(&ListItem {
-                list_name: key,
-                value,
-            })
-            .unwrap();
-            assert_eq!(
-                item.clone(),
-                encode(&wire::ListAddRequest {
-                    list_name: key.into(),
-                    value: value.into(),
-                })
-                .unwrap(),
-            );
-            assert_eq!(
-                item,
-                encode(&wire::ListDelRequest {
-                    list_name: key.into(),
-                    value: value.into(),
-                })
-                .unwrap(),
-            );
-            assert_eq!(
-                encode(&ListRange {
-                    list_name: key,
-                    start: 1,
-                    stop: -1,
-                })
-                .unwrap(),
-                encode(&wire::ListRangeRequest {
-                    list_name: key.into(),
-                    start: 1,
-                    stop: -1,
-                })
-                .unwrap(),
-            );
-            let item = encode(&SetItem {
-                set_name: key,
-                value,
-            })
-            .unwrap();
-            assert_eq!(
-                item.clone(),
-                encode(&wire::SetAddRequest {
-                    set_name: key.into(),
-                    value: value.into(),
-                })
-                .unwrap(),
-            );
-            assert_eq!(
-                item,
-                encode(&wire::SetDelRequest {
-                    set_name: key.into(),
-                    value: value.into(),
-                })
-                .unwrap(),
-            );
-        }
     }
 }
