@@ -46,8 +46,9 @@ pub const MAX_REQUEST_HEADERS: usize = 100;
 pub const MAX_REQUEST_HEADER_BYTES: usize = 64 * 1024;
 
 /// Request head read timeout: 10 s from when the server starts waiting for a request head
-/// (including while a keep-alive connection sits idle) until the whole head has arrived. A
-/// client that is slower (slowloris) or idle longer is disconnected. Fixed; change the constant.
+/// (including while a keep-alive connection sits idle, and a new connection's first bytes)
+/// until the whole head has arrived. A client that is slower (slowloris) or idle longer is
+/// disconnected. Fixed; change the constant.
 pub const REQUEST_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Request body read timeout: 30 s to receive the whole body once the head has arrived.

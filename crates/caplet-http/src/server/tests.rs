@@ -122,3 +122,68 @@ async fn health_names_a_stopped_listener() {
     let error = server.health().await.unwrap_err();
     assert!(error.contains(&addr.to_string()), "{error}");
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let begun = Instant::now();
+    assert_eq!(read_all(&mut stream).await, "");
+    // Closed by the request-head timeout (200 ms here), not by `read_all` giving up at 2 s.
+    assert!(
+        begun.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        begun.elapsed()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stalled_http2_preface_is_closed() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let begun = Instant::now();
+    assert_eq!(read_all(&mut stream).await, "");
+    assert!(
+        begun.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        begun.elapsed()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_served() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    for _ in 0..2 {
+        let request = hyper::Request::get(format!("http://{addr}/"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.version(), hyper::Version::HTTP_2);
+        assert_eq!(response.status(), hyper::StatusCode::OK);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn http1_keep_alive_serves_several_requests() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let reply = read_all(&mut stream).await;
+    assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 2, "{reply}");
+    server.shutdown().await;
+}
