@@ -126,6 +126,8 @@ impl Protocols {
         let mut http2 = http2::Builder::new(TokioExecutor::new());
         http2
             .timer(TokioTimer::new())
+            .keep_alive_interval(timing.http2_keep_alive_interval)
+            .keep_alive_timeout(timing.http2_keep_alive_timeout)
             .max_header_list_size(u32::try_from(MAX_REQUEST_HEADER_BYTES).unwrap_or(u32::MAX));
         Self {
             http1,

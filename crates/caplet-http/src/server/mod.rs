@@ -56,6 +56,17 @@ pub const REQUEST_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// the constant.
 pub const REQUEST_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// HTTP/2 keep-alive ping interval: 10 s. An HTTP/2 connection that has received nothing for
+/// this long is sent a PING; with [`HTTP2_KEEP_ALIVE_TIMEOUT`] it bounds how long a client that
+/// completed the preface and then went silent (or died) keeps its connection: HTTP/2 has no
+/// request-head timeout. Clients that answer pings stay connected while idle, as HTTP/2 intends.
+/// Fixed; change the constant.
+pub const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// HTTP/2 keep-alive ping timeout: 10 s for the client to acknowledge a keep-alive PING before
+/// the connection is closed. Fixed; change the constant.
+pub const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Graceful shutdown grace period: 10 s. `shutdown()`, and unbinding the last route of a
 /// listener, close the socket at once and let in-flight requests finish for up to this long;
 /// connections still open then are closed. Fixed; change the constant.
@@ -95,6 +106,8 @@ pub(crate) struct Timing {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub http2_keep_alive_interval: Duration,
+    pub http2_keep_alive_timeout: Duration,
 }
 
 impl Default for Timing {
@@ -103,6 +116,8 @@ impl Default for Timing {
             header_read_timeout: REQUEST_HEADER_READ_TIMEOUT,
             body_read_timeout: REQUEST_BODY_READ_TIMEOUT,
             shutdown_grace: SHUTDOWN_GRACE_PERIOD,
+            http2_keep_alive_interval: HTTP2_KEEP_ALIVE_INTERVAL,
+            http2_keep_alive_timeout: HTTP2_KEEP_ALIVE_TIMEOUT,
         }
     }
 }

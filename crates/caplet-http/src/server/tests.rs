@@ -29,6 +29,8 @@ const SHORT: Timing = Timing {
     header_read_timeout: Duration::from_millis(200),
     body_read_timeout: Duration::from_millis(200),
     shutdown_grace: Duration::from_millis(200),
+    http2_keep_alive_interval: Duration::from_millis(200),
+    http2_keep_alive_timeout: Duration::from_millis(200),
 };
 
 async fn started(delay: Duration) -> (HttpServer, SocketAddr) {
@@ -163,7 +165,12 @@ async fn http2_with_prior_knowledge_is_served() {
     .await
     .unwrap();
     tokio::spawn(connection);
-    for _ in 0..2 {
+    for round in 0..2 {
+        if round == 1 {
+            // Idle past a keep-alive ping and its timeout: a client that answers pings (hyper's
+            // does) keeps its connection.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
         let request = hyper::Request::get(format!("http://{addr}/"))
             .body(http_body_util::Empty::<bytes::Bytes>::new())
             .unwrap();
@@ -184,5 +191,28 @@ async fn http1_keep_alive_serves_several_requests() {
         .unwrap();
     let reply = read_all(&mut stream).await;
     assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 2, "{reply}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_http2_client_is_closed_by_the_keep_alive_ping() {
+    let (server, addr) = started(Duration::ZERO).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The whole preface, then nothing: no SETTINGS, no answer to the server's PING.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    let begun = Instant::now();
+    let mut frames = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut frames)).await;
+    // Closed after the ping interval and its timeout (200 + 200 ms here), not at `timeout`'s 2 s.
+    assert!(
+        begun.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        begun.elapsed()
+    );
+    // The server spoke HTTP/2 first: its SETTINGS frame (type 4) leads.
+    assert_eq!(frames.get(3), Some(&4), "{frames:?}");
     server.shutdown().await;
 }
