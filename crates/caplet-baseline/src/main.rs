@@ -4,8 +4,8 @@
 //! ("HTTP: caplet up vs native hyper", run by `scripts/bench-http.sh`). Each subcommand does
 //! what one of the benchmark actors does under `caplet up`, written the way a competent engineer
 //! writes a small hyper service and nothing more: hyper 1 HTTP/1.1 with keep-alive on a
-//! multi-threaded tokio runtime, the same hyper and redis crate versions as `caplet-http` and
-//! `caplet-kv`, no WebAssembly, no claims, no dispatch. The ratio Caplet ÷ this is the price of
+//! multi-threaded tokio runtime set up as `caplet up`'s, the same hyper and redis crate
+//! versions as `caplet-http` and `caplet-kv`, no WebAssembly, no claims, no dispatch. The ratio Caplet ÷ this is the price of
 //! running the logic as a sandboxed actor.
 //!
 //! - `caplet-baseline hello --addr A`: every request → 200 `Hello, world!` (`text/plain`), as
@@ -87,8 +87,18 @@ enum Store {
     Redis(ConnectionManager),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // The scheduler `caplet up` uses (caplet-launch's `server_runtime`: no LIFO slot when built
+    // with `--cfg tokio_unstable`, as .cargo/config.toml does), so the comparison measures the
+    // Wasm host and not a scheduler setting.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    #[cfg(tokio_unstable)]
+    builder.disable_lifo_slot();
+    builder.build()?.block_on(serve_command())
+}
+
+async fn serve_command() -> anyhow::Result<()> {
     let (addr, app) = match Cli::parse().command {
         Command::Hello { addr } => (addr, App::Hello),
         Command::Counter { addr, redis } => {

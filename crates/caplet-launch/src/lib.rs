@@ -10,6 +10,9 @@
 //! not compile fails the pre-flight), the breaker keys its circuit breaker settings and
 //! `log_lines_per_second` the rate of its built-in logging capability.
 //!
+//! [`server_runtime`] is the tokio runtime a host serves on (its one non-default setting is
+//! explained in its module).
+//!
 //! The [`catalog`] is the only place that names concrete providers, so the host stays generic.
 
 pub mod catalog;
@@ -17,8 +20,10 @@ mod launch;
 mod limits;
 mod policy;
 mod preflight;
+mod runtime;
 
 pub use launch::{LaunchError, Running, launch};
 pub use limits::{engine_limits, runtime_limits};
 pub use policy::{breaker_config, build_policy};
 pub use preflight::preflight;
+pub use runtime::{LIFO_SLOT_DISABLED, server_runtime};

@@ -61,10 +61,7 @@ pub struct DevArgs {
 }
 
 pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = caplet_launch::server_runtime().context("could not start the async runtime")?;
     runtime.block_on(dev(args))
 }
 
