@@ -26,4 +26,4 @@ pub use launch::{LaunchError, Running, launch};
 pub use limits::{engine_limits, runtime_limits};
 pub use policy::{breaker_config, build_policy};
 pub use preflight::preflight;
-pub use runtime::{LIFO_SLOT_DISABLED, server_runtime};
+pub use runtime::server_runtime;
