@@ -5,8 +5,8 @@
 //! what one of the benchmark actors does under `caplet up`, written the way a competent engineer
 //! writes a small hyper service and nothing more: hyper 1 HTTP/1.1 with keep-alive on a
 //! multi-threaded tokio runtime set up as `caplet up`'s, the same hyper and redis crate
-//! versions as `caplet-http` and `caplet-kv`, no WebAssembly, no claims, no dispatch. The ratio Caplet ÷ this is the price of
-//! running the logic as a sandboxed actor.
+//! versions as `caplet-http` and `caplet-kv`, no WebAssembly, no claims, no dispatch. The ratio
+//! Caplet ÷ this is the price of running the logic as a sandboxed actor.
 //!
 //! - `caplet-baseline hello --addr A`: every request → 200 `Hello, world!` (`text/plain`), as
 //!   `guests/hello`.
