@@ -3,10 +3,11 @@
 # as a plain native hyper service (crates/caplet-baseline), with the same wrk settings for both.
 # The numbers go into BENCHMARKS.md ("HTTP: caplet up vs native hyper").
 #
-# Steps: build release `caplet` and `caplet-baseline`; build the guests when guests/out lacks
-# them; sign hello and kvcounter with a throwaway account in a temp folder; start a private
-# redis-server; then for each case (hello, kvcounter-memory, kvcounter-redis) run Caplet and
-# then the baseline on a free loopback port: wait until it answers, warm up, measure with
+# Steps: build release `caplet` and `caplet-baseline` (with PGO unless PGO=0); build the guests
+# when guests/out lacks them; sign hello and kvcounter with a throwaway account in a temp folder;
+# start a private redis-server; then for each case (hello, kvcounter-memory, kvcounter-redis)
+# run Caplet and then the baseline on a free loopback port: wait until it answers, warm up,
+# measure with
 #   wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:PORT/
 # and stop it with SIGINT (it must exit 0). The kvcounter cases also check the answers: the
 # counter read after the run must have grown by at least the requests wrk completed. Caplet runs
@@ -30,7 +31,11 @@
 #                 because this kind of shared VM moves single runs by ±30 %
 #   CASES         cases to run, space-separated (default "hello kvcounter-memory kvcounter-redis")
 #   KEEP_WORK     when set, keep the temp folder (manifests, logs, wrk outputs) and print it
-#   NO_BUILD      when set, use the release binaries already built instead of running cargo
+#   PGO           1 (default): both binaries are built with profile-guided optimisation by
+#                 scripts/build-release.sh, the way Caplet's release is built; 0: plain
+#                 `cargo build --release` on both sides
+#   NO_BUILD      when set, use the binaries already built (in $CARGO_TARGET_DIR/pgo/release,
+#                 or release/ with PGO=0) instead of building them
 #   CARGO_TARGET_DIR  where cargo builds (default: the workspace's target/)
 #
 # Exit status: 0 when every run was valid (all answers 2xx, servers stopped cleanly), whether or
@@ -47,6 +52,7 @@ readonly CONNECTIONS="${CONNECTIONS:-32}"
 readonly THREADS="${THREADS:-2}"
 readonly INSTANCES="${INSTANCES:-2}"
 readonly ROUNDS="${ROUNDS:-3}"
+readonly PGO="${PGO:-1}"
 readonly CASES="${CASES:-hello kvcounter-memory kvcounter-redis}"
 # Seconds a server may take to answer after it was started, and to exit after SIGINT.
 readonly START_TIMEOUT=30
@@ -59,6 +65,7 @@ source "$root/scripts/lib/bench.sh"
 for value in "$DURATION" "$WARMUP" "$CONNECTIONS" "$THREADS" "$INSTANCES" "$ROUNDS"; do
 	[[ "$value" =~ ^[1-9][0-9]*$ ]] || die "DURATION, WARMUP, CONNECTIONS, THREADS, INSTANCES and ROUNDS must be positive integers (got '$value')"
 done
+[[ "$PGO" == 0 || "$PGO" == 1 ]] || die "PGO must be 0 or 1 (got '$PGO')"
 
 ensure_packages "the HTTP benchmark" wrk:wrk redis-server:redis-server curl:curl
 
@@ -68,14 +75,25 @@ case "$target_dir" in
 /*) ;;
 *) target_dir="$PWD/$target_dir" ;;
 esac
-if [[ -z "${NO_BUILD:-}" ]]; then
-	say "building release caplet and caplet-baseline (target dir $target_dir)"
-	(cd "$root" && CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p caplet -p caplet-baseline)
+if [[ "$PGO" == 1 ]]; then
+	bin_dir="$target_dir/pgo/release"
+	build_kind="release builds with PGO (scripts/build-release.sh) on both sides"
+	if [[ -z "${NO_BUILD:-}" ]]; then
+		say "building release caplet and caplet-baseline with PGO (scripts/build-release.sh; about 20 minutes cold)"
+		CARGO_TARGET_DIR="$target_dir" bash "$root/scripts/build-release.sh" >/dev/null
+	fi
+else
+	bin_dir="$target_dir/release"
+	build_kind="plain release builds (PGO=0) on both sides"
+	if [[ -z "${NO_BUILD:-}" ]]; then
+		say "building release caplet and caplet-baseline (target dir $target_dir)"
+		(cd "$root" && CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p caplet -p caplet-baseline)
+	fi
 fi
 for binary in caplet caplet-baseline; do
-	[[ -x "$target_dir/release/$binary" ]] || die "$target_dir/release/$binary is missing (build it, or unset NO_BUILD)"
+	[[ -x "$bin_dir/$binary" ]] || die "$bin_dir/$binary is missing (build it, or unset NO_BUILD)"
 	# A private copy: a concurrent build in the shared target dir cannot swap it mid-run.
-	cp "$target_dir/release/$binary" "$work/$binary"
+	cp "$bin_dir/$binary" "$work/$binary"
 done
 caplet="$work/caplet"
 baseline="$work/caplet-baseline"
@@ -276,6 +294,7 @@ ratio_of() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.2f", c / n }'; }
 
 say "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after ${WARMUP}s of warm-up); instances = $INSTANCES; $ROUNDS rounds; $(nproc) CPUs"
+say "binaries: $build_kind"
 rows=()
 rows_more=()
 rows_rounds=()
@@ -327,7 +346,7 @@ done
 printf '\n| case | round | caplet req/s | native req/s | ratio | caplet p50 / p99 | native p50 / p99 | caplet CPU µs/req | native CPU µs/req | CPU ratio |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 printf '%s\n' "${rows_rounds[@]}"
-printf '\nMedians over %s rounds:\n\n' "$ROUNDS"
+printf '\nMedians over %s rounds; %s:\n\n' "$ROUNDS" "$build_kind"
 printf '| case | caplet req/s | native req/s | ratio (median) | ratio range | goal |\n'
 printf '|---|---|---|---|---|---|\n'
 printf '%s\n' "${rows[@]}"
