@@ -3,11 +3,12 @@
 # (the HTTP benchmark's native side) the same way, so that benchmarks compare equal builds.
 #
 # Why: Caplet's request path runs through a lot of code (hyper, tokio, the host's tables, the
-# runtime, wasmtime's entry and fibers, the providers), and between two requests the kernel's
-# network stack evicts most of it from the caches. PGO lets the compiler lay out and inline that
-# path from a measured profile; on kvcounter-redis it cut Caplet's CPU per request by about
-# 12 % (its user time by 20 %), the native server's by about 5 % (BENCHMARKS.md, fifteenth
-# round). Guest code is compiled by wasmtime at load time and is not affected.
+# runtime, wasmtime's entry and fibers, the providers), likely on caches the kernel's network
+# stack has just used (an inference: this VM has no hardware counters; docs/release.md). PGO
+# lets the compiler lay out and inline that path from a measured profile. On kvcounter-redis it
+# cut Caplet's CPU per request by about 12 % (its user time by 20 %), the native server's by
+# about 5 % (BENCHMARKS.md, fifteenth round). Guest code is compiled by wasmtime at load time
+# and is not affected.
 #
 # Steps:
 #   1. find `llvm-profdata` for rustc's LLVM (same major version): rustup's `llvm-tools`
